@@ -1,0 +1,3 @@
+using Jepa.Cli;
+
+return await CliApp.RunAsync(args);
