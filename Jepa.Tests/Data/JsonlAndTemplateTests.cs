@@ -1,0 +1,84 @@
+using Jepa.Training.Data;
+using Jepa.Training.Tokenization;
+
+namespace Jepa.Tests.Data;
+
+public sealed class JsonlAndTemplateTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("jepa-data-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(params string[] lines)
+    {
+        string p = Path.Combine(_dir, $"d{Guid.NewGuid():N}.jsonl");
+        File.WriteAllLines(p, lines);
+        return p;
+    }
+
+    private const string Chat = """{"messages": [{"role": "system", "content": "Convert natural language to regular expression."}, {"role": "user", "content": "lines with a number"}, {"role": "assistant", "content": ".*[0-9].*"}]}""";
+
+    [Fact]
+    public void ReadsChatAndPlainForms()
+    {
+        var r = JsonlPairReader.Read(Write(Chat, "", """{"text": "hi", "code": "x"}"""));
+        Assert.Equal(2, r.Examples.Count);
+        Assert.Equal(new PairExample("Convert natural language to regular expression.", "lines with a number", ".*[0-9].*"), r.Examples[0]);
+        Assert.Equal(new PairExample(null, "hi", "x"), r.Examples[1]);
+    }
+
+    [Theory]
+    [InlineData("{not json", "invalid JSON")]
+    [InlineData("""{"messages": [{"role": "user", "content": "a"}]}""", "no assistant message")]
+    [InlineData("""{"messages": [{"role": "robot", "content": "a"}]}""", "unknown role 'robot'")]
+    [InlineData("""{"text": 3, "code": "x"}""", "must be strings")]
+    [InlineData("[1,2]", "expected a JSON object")]
+    public void MalformedLineNamesFileLineAndReason(string bad, string reason)
+    {
+        string p = Write(Chat, bad);
+        var e = Assert.Throws<InvalidDataException>(() => JsonlPairReader.Read(p));
+        Assert.Contains($"{p}:2:", e.Message);
+        Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
+    public void SkipBadCountsAndReportsSkippedLines()
+    {
+        var r = JsonlPairReader.Read(Write("{oops", Chat, "{}"), skipBad: true);
+        Assert.Single(r.Examples);
+        Assert.Equal(2, r.Skipped);
+        Assert.Contains(":1:", r.Problems[0]);
+        Assert.Contains(":3:", r.Problems[1]);
+    }
+
+    [Fact]
+    public void ByteTokenizerRoundTripsUnicode()
+    {
+        var t = new ByteTokenizer(predictorTokens: 4);
+        Assert.Equal(256 + 7 + 4, t.VocabSize);
+        string s = "lines with 'dog' — naïve ✓ \\b[0-9]{2,}";
+        Assert.Equal(s, t.Decode(t.Encode(s)));
+        Assert.Equal("[PRED_2]", t.TokenName(t.Special.Predictors[1]));
+    }
+
+    [Fact]
+    public void TemplateLabelsOnlyTheAnswer()
+    {
+        var tok = new ByteTokenizer();
+        var tpl = new ChatTemplate(tok);
+        var e = tpl.Encode(new PairExample("sys", "ab", "xy"), maxLength: 256);
+        int[] prompt = tpl.Prompt("sys", "ab");
+        Assert.Equal(prompt.Length + 3, e.Full.Length);
+        var labelled = e.Labels.Select((l, i) => (l, i)).Where(p => p.l != ChatTemplate.IgnoreIndex).ToArray();
+        // the answer: 'x', 'y', <|end|>, each predicted from the position before it
+        Assert.Equal(new[] { (int)'x', 'y', tok.Special.EndOfTurn }, labelled.Select(p => p.l).ToArray());
+        Assert.Equal(prompt.Length - 1, labelled[0].i);
+        Assert.Equal(new[] { tok.Special.Bos, tok.Special.User, 'a', 'b', tok.Special.EndOfTurn }, e.TextView);
+        Assert.Equal(new[] { tok.Special.Bos, tok.Special.Assistant, 'x', 'y', tok.Special.EndOfTurn }, e.CodeView);
+        Assert.False(e.Truncated);
+        var cut = tpl.Encode(new PairExample(null, "abcdef", "xyz"), maxLength: 8);
+        Assert.True(cut.Truncated);
+        Assert.Equal(8, cut.Full.Length);
+        Assert.Equal(ChatTemplate.IgnoreIndex, cut.Labels[^1]);
+    }
+}
