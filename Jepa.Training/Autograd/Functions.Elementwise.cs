@@ -1,0 +1,53 @@
+namespace Jepa.Training.Autograd;
+
+/// <summary>Differentiable functions over <see cref="Variable"/>s: each runs a forward kernel and records its backward.</summary>
+public static partial class Functions
+{
+    private static void SameShape(string op, Variable a, Variable b)
+    {
+        if (a.Value.Length != b.Value.Length)
+            throw new ArgumentException($"{op}: shapes {a.Value.ShapeString} and {b.Value.ShapeString} differ.");
+    }
+
+    /// <summary>a + b (same shape).</summary>
+    public static Variable Add(this Tape tape, Variable a, Variable b)
+    {
+        SameShape("Add", a, b);
+        int n = a.Length;
+        var y = tape.Output(a.RequiresGrad || b.RequiresGrad, [.. a.Shape]);
+        tape.Ops.Elementwise.Add(a.Value.View, b.Value.View, y.Value.View, n);
+        tape.Record(y, () =>
+        {
+            var dy = y.Grad!.View;
+            if (a.RequiresGrad) tape.Ops.Elementwise.Axpy(1f, dy, tape.Grad(a).View, n);
+            if (b.RequiresGrad) tape.Ops.Elementwise.Axpy(1f, dy, tape.Grad(b).View, n);
+        });
+        return y;
+    }
+
+    /// <summary>a ⊙ b (same shape).</summary>
+    public static Variable Mul(this Tape tape, Variable a, Variable b)
+    {
+        SameShape("Mul", a, b);
+        int n = a.Length;
+        var y = tape.Output(a.RequiresGrad || b.RequiresGrad, [.. a.Shape]);
+        tape.Ops.Elementwise.Mul(a.Value.View, b.Value.View, y.Value.View, n);
+        tape.Record(y, () =>
+        {
+            var dy = y.Grad!.View;
+            if (a.RequiresGrad) { var t = tape.Empty(n); tape.Ops.Elementwise.Mul(dy, b.Value.View, t.View, n); tape.Ops.Elementwise.Axpy(1f, t.View, tape.Grad(a).View, n); }
+            if (b.RequiresGrad) { var t = tape.Empty(n); tape.Ops.Elementwise.Mul(dy, a.Value.View, t.View, n); tape.Ops.Elementwise.Axpy(1f, t.View, tape.Grad(b).View, n); }
+        });
+        return y;
+    }
+
+    /// <summary>s · x.</summary>
+    public static Variable Scale(this Tape tape, Variable x, float s)
+    {
+        int n = x.Length;
+        var y = tape.Output(x.RequiresGrad, [.. x.Shape]);
+        tape.Ops.Elementwise.Scale(s, x.Value.View, y.Value.View, n);
+        tape.Record(y, () => tape.Ops.Elementwise.Axpy(s, y.Grad!.View, tape.Grad(x).View, n));
+        return y;
+    }
+}

@@ -1,0 +1,103 @@
+using Jepa.Core;
+using Jepa.Kernels;
+
+namespace Jepa.Training.Autograd;
+
+/// <summary>
+/// A reverse-mode tape over the kernels' forward/backward pairs. Each op runs its forward kernel at once
+/// and records a closure that runs its backward kernel; <c>Backward</c> replays the closures in
+/// reverse order. Gradients accumulate (<c>+=</c>) in that fixed order, so they are deterministic.
+/// Every tensor the tape creates (activations and their gradients) returns to the device pool on
+/// <see cref="Dispose"/>, so a training loop reaches a steady state that allocates no device memory.
+/// </summary>
+public sealed class Tape : IDisposable
+{
+    private readonly List<Action> _backward = new();
+    private readonly List<Tensor> _owned = new();
+    private bool _done;
+
+    /// <summary>Starts an empty tape on <paramref name="ops"/>' device.</summary>
+    public Tape(KernelLibrary ops) => Ops = ops;
+
+    /// <summary>The kernels.</summary>
+    public KernelLibrary Ops { get; }
+
+    /// <summary>The device.</summary>
+    public Device Device => Ops.Device;
+
+    /// <summary>Number of recorded backward steps.</summary>
+    public int Count => _backward.Count;
+
+    /// <summary>A new uninitialised tensor that lives as long as the tape.</summary>
+    public Tensor Empty(params int[] shape)
+    {
+        var t = Tensor.Empty(Device, shape);
+        _owned.Add(t);
+        return t;
+    }
+
+    /// <summary>A new zero tensor that lives as long as the tape.</summary>
+    public Tensor Zeros(params int[] shape)
+    {
+        var t = Tensor.Zeros(Device, shape);
+        _owned.Add(t);
+        return t;
+    }
+
+    /// <summary>Wraps an input (no gradient) or, with <paramref name="requiresGrad"/>, a leaf whose gradient the tape creates.</summary>
+    public Variable Input(Tensor value, bool requiresGrad = false, string? name = null) => new(value, requiresGrad, name);
+
+    /// <summary>A new output variable of the given shape; it needs a gradient when any input does.</summary>
+    public Variable Output(bool requiresGrad, params int[] shape) => new(Empty(shape), requiresGrad);
+
+    /// <summary>The gradient buffer of <paramref name="v"/>, created as zeros on first use.</summary>
+    public Tensor Grad(Variable v)
+    {
+        if (v.Grad is null)
+        {
+            if (!v.RequiresGrad) throw new InvalidOperationException($"{v} does not require a gradient.");
+            v.Grad = Zeros([.. v.Value.Shape]);
+        }
+        return v.Grad;
+    }
+
+    /// <summary>Records the backward step of an op whose output is <paramref name="output"/>. It is skipped when the output
+    /// needs no gradient, and at backward time when no gradient reached the output.</summary>
+    public void Record(Variable output, Action backward)
+    {
+        if (_done) throw new InvalidOperationException("This tape has already run backward; start a new tape for a new step.");
+        if (output.RequiresGrad) _backward.Add(() => { if (output.Grad is not null) backward(); });
+    }
+
+    /// <summary>Seeds d(loss)/d(loss) = <paramref name="seed"/> for a one-element loss and runs every recorded step in reverse.</summary>
+    public void Backward(Variable loss, float seed = 1f)
+    {
+        if (loss.Value.Length != 1) throw new ArgumentException($"Backward needs a scalar loss, got {loss.Value.ShapeString}; pass the output's gradient for a tensor output.", nameof(loss));
+        if (!loss.RequiresGrad) throw new ArgumentException("The loss does not depend on anything that requires a gradient.", nameof(loss));
+        Ops.Elementwise.Fill(seed, Grad(loss).View, 1);
+        Replay();
+    }
+
+    /// <summary>Backpropagates from a tensor output given d(loss)/d(output) (like <c>y.backward(gradient)</c>).</summary>
+    public void Backward(Variable output, ReadOnlySpan<float> outputGradient)
+    {
+        if (!output.RequiresGrad) throw new ArgumentException($"{output} does not depend on anything that requires a gradient.", nameof(output));
+        Grad(output).CopyFrom(outputGradient);
+        Replay();
+    }
+
+    private void Replay()
+    {
+        if (_done) throw new InvalidOperationException("This tape has already run backward; start a new tape for a new step.");
+        for (int i = _backward.Count - 1; i >= 0; i--) _backward[i]();
+        _done = true;
+    }
+
+    /// <summary>Returns every tensor the tape made to the pool.</summary>
+    public void Dispose()
+    {
+        foreach (var t in _owned) t.Dispose();
+        _owned.Clear();
+        _backward.Clear();
+    }
+}
