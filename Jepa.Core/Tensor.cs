@@ -92,6 +92,26 @@ public sealed class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>A tensor holding 32-bit integers (token ids, positions, segment ids) in the same pooled
+    /// 32-bit storage; read them in kernels through <see cref="AsInt32"/>.</summary>
+    /// <exception cref="ArgumentException">The data's length does not match the shape.</exception>
+    public static Tensor FromInt32(Device device, ReadOnlySpan<int> data, params int[] shape) =>
+        FromArray(device, System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(data), shape);
+
+    /// <summary>The elements reinterpreted as 32-bit integers (for tensors made by <see cref="FromInt32"/>).</summary>
+    public ArrayView<int> AsInt32() => View.Cast<int>();
+
+    /// <summary>Copies the elements, reinterpreted as 32-bit integers, into a new host array.</summary>
+    public int[] ToInt32Array()
+    {
+        var a = new int[Length];
+        CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(a.AsSpan()));
+        return a;
+    }
+
+    /// <summary>Copies host integers into the tensor's 32-bit storage.</summary>
+    public void CopyFromInt32(ReadOnlySpan<int> data) => CopyFrom(System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(data));
+
     /// <summary>A view of the same memory with another shape of the same element count.</summary>
     public Tensor Reshape(params int[] shape)
     {

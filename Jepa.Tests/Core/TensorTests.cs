@@ -60,3 +60,17 @@ public sealed class TensorTests(CpuFixture f) : IClassFixture<CpuFixture>
         Assert.Equal(1536, BufferPool.BucketFor(1025));
     }
 }
+
+public sealed class IntTensorTests(CpuFixture f) : IClassFixture<CpuFixture>
+{
+    [Fact]
+    public void IntegersRoundTripThroughThe32BitStorage()
+    {
+        int[] ids = [0, 1, -100, int.MaxValue, int.MinValue, 12345];
+        using var t = Tensor.FromInt32(f.Device, ids, 2, 3);
+        Assert.Equal(ids, t.ToInt32Array());
+        Assert.Equal(6, t.AsInt32().Length);
+        t.CopyFromInt32([5, 4, 3, 2, 1, 0]);
+        Assert.Equal(new[] { 5, 4, 3, 2, 1, 0 }, t.ToInt32Array());
+    }
+}
