@@ -16,6 +16,7 @@ namespace Jepa.Training.Model;
 /// <param name="NormEps">RMSNorm ε.</param>
 /// <param name="MaxLength">Longest sequence the model is used with.</param>
 /// <param name="TieEmbeddings">True when the LM head shares the token-embedding matrix.</param>
+/// <param name="RopeInterleaved">RoPE pairs (2i, 2i+1) when true; Hugging Face's rotate-half pairs (i, i + D/2) when false.</param>
 public sealed record ModelConfig(
     int VocabSize,
     int DModel,
@@ -26,7 +27,8 @@ public sealed record ModelConfig(
     double RopeTheta = 10000.0,
     double NormEps = 1e-5,
     int MaxLength = 512,
-    bool TieEmbeddings = false)
+    bool TieEmbeddings = false,
+    bool RopeInterleaved = false)
 {
     /// <summary>Per-head width, <c>DModel / Heads</c>.</summary>
     [JsonIgnore]
