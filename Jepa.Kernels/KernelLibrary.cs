@@ -14,6 +14,9 @@ public sealed class KernelLibrary
         Device = device;
         Cache = new KernelCache(device);
         Elementwise = new Elementwise(Cache);
+        Embedding = new Embedding(Cache);
+        CrossEntropy = new CrossEntropy(Cache);
+        JepaDistance = new JepaDistance(Cache);
     }
 
     /// <summary>The device every op runs on.</summary>
@@ -24,4 +27,13 @@ public sealed class KernelLibrary
 
     /// <summary>Add, mul, scale, bias, axpy, copy, fill.</summary>
     public Elementwise Elementwise { get; }
+
+    /// <summary>Token embedding lookup and its deterministic backward.</summary>
+    public Embedding Embedding { get; }
+
+    /// <summary>Fused log-softmax + cross-entropy with an ignore index.</summary>
+    public CrossEntropy CrossEntropy { get; }
+
+    /// <summary>JEPA distances between predicted and target embeddings (cosine, L2, MSE, InfoNCE).</summary>
+    public JepaDistance JepaDistance { get; }
 }
