@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using Jepa.Core;
 using Device = Jepa.Core.Device;
 
 namespace Jepa.Kernels;
@@ -16,7 +17,7 @@ namespace Jepa.Kernels;
 public sealed class EmbeddingGradIndex : IDisposable
 {
     private readonly Device _device;
-    private MemoryBuffer1D<int, Stride1D.Dense>? _unique, _offsets, _positions;
+    private Tensor? _unique, _offsets, _positions;
     private int[] _counts = [];
     private int[] _hostUnique = [], _hostOffsets = [], _hostPositions = [];
 
@@ -41,8 +42,8 @@ public sealed class EmbeddingGradIndex : IDisposable
     /// <summary>Positions grouped by token id, increasing within a token, <see cref="Count"/> entries.</summary>
     public ArrayView<int> Positions => Buffer(_positions).SubView(0, Count);
 
-    private ArrayView<int> Buffer(MemoryBuffer1D<int, Stride1D.Dense>? b) =>
-        b?.View ?? throw new InvalidOperationException("EmbeddingGradIndex: call Build before using the index.");
+    private static ArrayView<int> Buffer(Tensor? b) =>
+        b?.AsInt32() ?? throw new InvalidOperationException("EmbeddingGradIndex: call Build before using the index.");
 
     /// <summary>
     /// Checks that every id is in <c>[0, vocab)</c> and throws before touching anything otherwise.
@@ -106,17 +107,14 @@ public sealed class EmbeddingGradIndex : IDisposable
         if (a.Length < n) a = new int[Jepa.Core.BufferPool.BucketFor(n)];
     }
 
-    private void Upload(ref MemoryBuffer1D<int, Stride1D.Dense>? buffer, ReadOnlySpan<int> data)
+    private void Upload(ref Tensor? buffer, ReadOnlySpan<int> data)
     {
-        if (buffer is null || buffer.Length < data.Length)
-        {
-            buffer?.Dispose();
-            buffer = _device.Accelerator.Allocate1D<int>(Jepa.Core.BufferPool.BucketFor(data.Length));
-        }
-        buffer.View.SubView(0, data.Length).CopyFromCPU(_device.Accelerator.DefaultStream, data);
+        // Pooled 32-bit storage: an index built and disposed every step reuses the same device memory.
+        buffer?.Dispose();
+        buffer = Tensor.FromInt32(_device, data, data.Length);
     }
 
-    /// <summary>Frees the device buffers.</summary>
+    /// <summary>Returns the device buffers to the pool.</summary>
     public void Dispose()
     {
         _unique?.Dispose(); _offsets?.Dispose(); _positions?.Dispose();

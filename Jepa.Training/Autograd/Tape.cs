@@ -13,7 +13,7 @@ namespace Jepa.Training.Autograd;
 public sealed class Tape : IDisposable
 {
     private readonly List<Action> _backward = new();
-    private readonly List<Tensor> _owned = new();
+    private readonly List<IDisposable> _owned = new();
     private bool _done;
 
     /// <summary>Starts an empty tape on <paramref name="ops"/>' device.</summary>
@@ -27,6 +27,13 @@ public sealed class Tape : IDisposable
 
     /// <summary>Number of recorded backward steps.</summary>
     public int Count => _backward.Count;
+
+    /// <summary>Hands <paramref name="resource"/> to the tape, which disposes it with everything else.</summary>
+    public T Own<T>(T resource) where T : IDisposable
+    {
+        _owned.Add(resource);
+        return resource;
+    }
 
     /// <summary>A new uninitialised tensor that lives as long as the tape.</summary>
     public Tensor Empty(params int[] shape)
@@ -66,7 +73,7 @@ public sealed class Tape : IDisposable
     public void Record(Variable output, Action backward)
     {
         if (_done) throw new InvalidOperationException("This tape has already run backward; start a new tape for a new step.");
-        if (output.RequiresGrad) _backward.Add(() => { if (output.Grad is not null) backward(); });
+        if (output.RequiresGrad) _backward.Add(() => { if (output.Grad is not null || output.HostGrad is not null) backward(); });
     }
 
     /// <summary>Seeds d(loss)/d(loss) = <paramref name="seed"/> for a one-element loss and runs every recorded step in reverse.</summary>
@@ -74,6 +81,7 @@ public sealed class Tape : IDisposable
     {
         if (loss.Value.Length != 1) throw new ArgumentException($"Backward needs a scalar loss, got {loss.Value.ShapeString}; pass the output's gradient for a tensor output.", nameof(loss));
         if (!loss.RequiresGrad) throw new ArgumentException("The loss does not depend on anything that requires a gradient.", nameof(loss));
+        loss.HostGrad = seed;
         Ops.Elementwise.Fill(seed, Grad(loss).View, 1);
         Replay();
     }

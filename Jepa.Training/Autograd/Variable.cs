@@ -23,6 +23,12 @@ public class Variable
     /// <summary>The gradient of the loss with respect to <see cref="Value"/>, or null before backward reaches it.</summary>
     public Tensor? Grad { get; internal set; }
 
+    /// <summary>
+    /// For scalar losses combined with host-side weights (γ, λ): d(total)/d(this) known on the host, so
+    /// loss kernels take their upstream scale without a device-to-host copy. Null when unknown.
+    /// </summary>
+    public float? HostGrad { get; internal set; }
+
     /// <summary>Whether gradients flow into this variable.</summary>
     public bool RequiresGrad { get; }
 

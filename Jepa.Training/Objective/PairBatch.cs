@@ -1,0 +1,148 @@
+using Jepa.Core;
+using Jepa.Training.Model;
+using Jepa.Training.Tokenization;
+
+namespace Jepa.Training.Objective;
+
+/// <summary>
+/// One training batch of pair examples, laid out for the objective: the full chat sequences with their
+/// next-token targets, and the two views — either as two separate batches, or packed into one batch of
+/// [Text+PRED ‖ Code] rows with segment ids and positions restarting in each view. The row index of each
+/// view's embedding token (within the flattened [B·T] hidden states) comes with it.
+/// </summary>
+public sealed class PairBatch : IDisposable
+{
+    private PairBatch(SequenceBatch full, Tensor targets, int[] hostTargets, int answerTokens,
+        SequenceBatch? text, SequenceBatch? code, SequenceBatch? packed, int[] textRows, int[] codeRows, int realTokens)
+    {
+        Full = full; Targets = targets; HostTargets = hostTargets; AnswerTokens = answerTokens;
+        Text = text; Code = code; Packed = packed; TextRows = textRows; CodeRows = codeRows; RealTokens = realTokens;
+    }
+
+    /// <summary>The full sequences.</summary>
+    public SequenceBatch Full { get; }
+
+    /// <summary>Next-token targets of <see cref="Full"/> ([B·T], ignore index outside the answers).</summary>
+    public Tensor Targets { get; }
+
+    /// <summary>Host copy of <see cref="Targets"/>.</summary>
+    public int[] HostTargets { get; }
+
+    /// <summary>Number of labelled (answer) tokens.</summary>
+    public int AnswerTokens { get; }
+
+    /// <summary>Non-padding tokens over every sequence the step processes.</summary>
+    public int RealTokens { get; }
+
+    /// <summary>The Text views (+PRED), with separate view passes; else null.</summary>
+    public SequenceBatch? Text { get; }
+
+    /// <summary>The Code views, with separate view passes; else null.</summary>
+    public SequenceBatch? Code { get; }
+
+    /// <summary>The packed [Text+PRED ‖ Code] rows, with a single view pass; else null.</summary>
+    public SequenceBatch? Packed { get; }
+
+    /// <summary>Row of each example's Text embedding token in the flattened hidden states of its view batch.</summary>
+    public int[] TextRows { get; }
+
+    /// <summary>Row of each example's Code embedding token in the flattened hidden states of its view batch.</summary>
+    public int[] CodeRows { get; }
+
+    /// <summary>The Text view with its predictor tokens (appended, or prepended with front-pred).</summary>
+    public static int[] TextWithPredictors(int[] textView, IReadOnlyList<int> predictors, int k, bool front)
+    {
+        if (k == 0) return textView;
+        var preds = predictors.Take(k);
+        return front ? [textView[0], .. preds, .. textView.Skip(1)] : [.. textView, .. preds];
+    }
+
+    /// <summary>Lays out <paramref name="examples"/> for <paramref name="options"/>; views are built only when the JEPA term is used.</summary>
+    public static PairBatch Build(Device device, IReadOnlyList<EncodedPair> examples, SpecialTokens special, int vocab, JepaOptions options, bool withViews)
+    {
+        int B = examples.Count;
+        if (B == 0) throw new ArgumentException("A batch needs at least one example.");
+        int pad = special.Pad;
+        int tFull = examples.Max(e => e.Full.Length);
+        var tokens = new int[B * tFull];
+        var targets = new int[B * tFull];
+        Array.Fill(tokens, pad);
+        Array.Fill(targets, ChatTemplate.IgnoreIndex);
+        int answers = 0, real = 0;
+        for (int b = 0; b < B; b++)
+        {
+            var e = examples[b];
+            e.Full.CopyTo(tokens, b * tFull);
+            e.Labels.CopyTo(targets, b * tFull);
+            answers += e.Labels.Count(l => l != ChatTemplate.IgnoreIndex);
+            real += e.Full.Length;
+        }
+        var full = new SequenceBatch(device, B, tFull, tokens, vocab);
+        var tTargets = Tensor.FromInt32(device, targets, B * tFull);
+        if (!withViews)
+            return new PairBatch(full, tTargets, targets, answers, null, null, null, [], [], real);
+
+        var texts = examples.Select(e => TextWithPredictors(e.TextView, special.Predictors, options.Predictors, options.FrontPred)).ToArray();
+        var codes = examples.Select(e => e.CodeView).ToArray();
+        int off = options.LastTokenOffset;
+        int Pick(int len, string view, int b)
+        {
+            int i = len + off;
+            if (i < 0) throw new ArgumentException($"Example {b}: its {view} view has {len} tokens, too few for last-token offset {off}.");
+            return i;
+        }
+        var textRows = new int[B];
+        var codeRows = new int[B];
+        foreach (var s in texts.Concat(codes)) real += s.Length;
+        if (options.Views == ViewEncoding.Separate)
+        {
+            var text = Pack(device, texts, pad, vocab, out int tt);
+            var code = Pack(device, codes, pad, vocab, out int tc);
+            for (int b = 0; b < B; b++)
+            {
+                textRows[b] = b * tt + Pick(texts[b].Length, "Text", b);
+                codeRows[b] = b * tc + Pick(codes[b].Length, "Code", b);
+            }
+            return new PairBatch(full, tTargets, targets, answers, text, code, null, textRows, codeRows, real);
+        }
+        int tp = Enumerable.Range(0, B).Max(b => texts[b].Length + codes[b].Length);
+        var pt = new int[B * tp];
+        var pos = new int[B * tp];
+        var seg = new int[B * tp];
+        Array.Fill(pt, pad);
+        for (int b = 0; b < B; b++)
+        {
+            int a = texts[b].Length, c = codes[b].Length, o = b * tp;
+            texts[b].CopyTo(pt, o);
+            codes[b].CopyTo(pt, o + a);
+            for (int i = 0; i < tp; i++)
+            {
+                seg[o + i] = i < a ? 0 : i < a + c ? 1 : 2;
+                pos[o + i] = i < a ? i : i < a + c ? i - a : i - a - c;
+            }
+            textRows[b] = o + Pick(a, "Text", b);
+            codeRows[b] = o + a + Pick(c, "Code", b);
+        }
+        var packed = new SequenceBatch(device, B, tp, pt, vocab, pos, seg);
+        return new PairBatch(full, tTargets, targets, answers, null, null, packed, textRows, codeRows, real);
+    }
+
+    private static SequenceBatch Pack(Device device, int[][] rows, int pad, int vocab, out int t)
+    {
+        t = rows.Max(r => r.Length);
+        var ids = new int[rows.Length * t];
+        Array.Fill(ids, pad);
+        for (int b = 0; b < rows.Length; b++) rows[b].CopyTo(ids, b * t);
+        return new SequenceBatch(device, rows.Length, t, ids, vocab);
+    }
+
+    /// <summary>Returns every device buffer to the pool.</summary>
+    public void Dispose()
+    {
+        Full.Dispose();
+        Targets.Dispose();
+        Text?.Dispose();
+        Code?.Dispose();
+        Packed?.Dispose();
+    }
+}
