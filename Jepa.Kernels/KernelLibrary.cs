@@ -14,6 +14,7 @@ public sealed class KernelLibrary
         Device = device;
         Cache = new KernelCache(device);
         Elementwise = new Elementwise(Cache);
+        MatMul = new MatMul(Cache);
     }
 
     /// <summary>The device every op runs on.</summary>
@@ -24,4 +25,7 @@ public sealed class KernelLibrary
 
     /// <summary>Add, mul, scale, bias, axpy, copy, fill.</summary>
     public Elementwise Elementwise { get; }
+
+    /// <summary>Batched matrix products in the NN, NT and TN forms, with their backward.</summary>
+    public MatMul MatMul { get; }
 }
