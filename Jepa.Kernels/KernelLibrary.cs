@@ -17,6 +17,7 @@ public sealed class KernelLibrary
         Embedding = new Embedding(Cache);
         CrossEntropy = new CrossEntropy(Cache);
         JepaDistance = new JepaDistance(Cache);
+        MatMul = new MatMul(Cache);
     }
 
     /// <summary>The device every op runs on.</summary>
@@ -36,4 +37,7 @@ public sealed class KernelLibrary
 
     /// <summary>JEPA distances between predicted and target embeddings (cosine, L2, MSE, InfoNCE).</summary>
     public JepaDistance JepaDistance { get; }
+
+    /// <summary>Batched matrix products in the NN, NT and TN forms, with their backward.</summary>
+    public MatMul MatMul { get; }
 }
