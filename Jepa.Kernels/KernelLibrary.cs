@@ -18,6 +18,11 @@ public sealed class KernelLibrary
         CrossEntropy = new CrossEntropy(Cache);
         JepaDistance = new JepaDistance(Cache);
         MatMul = new MatMul(Cache);
+        RmsNorm = new RmsNorm(Cache);
+        LayerNorm = new LayerNorm(Cache);
+        Softmax = new Softmax(Cache);
+        Activations = new Activations(Cache);
+        Rope = new Rope(Cache);
     }
 
     /// <summary>The device every op runs on.</summary>
@@ -40,4 +45,19 @@ public sealed class KernelLibrary
 
     /// <summary>Batched matrix products in the NN, NT and TN forms, with their backward.</summary>
     public MatMul MatMul { get; }
+
+    /// <summary>RMS normalisation over rows, with saved rstd and deterministic weight gradient.</summary>
+    public RmsNorm RmsNorm { get; }
+
+    /// <summary>Layer normalisation over rows, with saved mean/rstd and deterministic weight and bias gradients.</summary>
+    public LayerNorm LayerNorm { get; }
+
+    /// <summary>Numerically stable row softmax.</summary>
+    public Softmax Softmax { get; }
+
+    /// <summary>SiLU, GELU (exact or tanh), SwiGLU (separate or packed gate/up).</summary>
+    public Activations Activations { get; }
+
+    /// <summary>Rotary position embedding (rotate-half or interleaved) from a double-precision cos/sin table.</summary>
+    public Rope Rope { get; }
 }

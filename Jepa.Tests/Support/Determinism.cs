@@ -1,0 +1,22 @@
+using Jepa.Core;
+using Jepa.Kernels;
+
+namespace Jepa.Tests.Support;
+
+/// <summary>The two determinism checks every op must pass on the CPU accelerator.</summary>
+public static class Determinism
+{
+    /// <summary>Runs <paramref name="run"/> twice on the fixture's device and once each on fresh CPU devices
+    /// with 1 and 3 chunks; all four results must be bitwise identical. <paramref name="run"/> must dispose its
+    /// tensors before returning the host copy of its outputs.</summary>
+    public static void AssertRepeatableAndChunkIndependent(CpuFixture f, Func<KernelLibrary, float[]> run, string what)
+    {
+        var first = run(f.Ops);
+        Reference.AssertBitwiseEqual(first, run(f.Ops), $"{what} (run twice)");
+        float[] one, three;
+        using (var d1 = Device.Cpu(cpuChunks: 1)) one = run(new KernelLibrary(d1));
+        using (var d3 = Device.Cpu(cpuChunks: 3)) three = run(new KernelLibrary(d3));
+        Reference.AssertBitwiseEqual(one, three, $"{what} (cpuChunks 1 vs 3)");
+        Reference.AssertBitwiseEqual(first, one, $"{what} (cpuChunks {f.Device.Geometry.CpuChunks} vs 1)");
+    }
+}
