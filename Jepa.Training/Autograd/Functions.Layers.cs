@@ -1,0 +1,69 @@
+using Jepa.Core;
+using Jepa.Kernels;
+
+namespace Jepa.Training.Autograd;
+
+public static partial class Functions
+{
+    /// <summary>A linear layer without bias: x [N, In] · Wᵀ with W [Out, In] (Hugging Face layout) → [N, Out].</summary>
+    public static Variable Linear(this Tape tape, Variable x, Variable w)
+    {
+        int k = x.Shape[^1], m = w.Shape[0];
+        if (w.Shape.Count != 2 || w.Shape[1] != k)
+            throw new ArgumentException($"Linear: input {x.Value.ShapeString} does not match weight {w.Value.ShapeString} ({w.Name}); the weight must be [out, {k}].");
+        int rows = checked((int)(x.Value.Length / k));
+        var y = tape.Output(x.RequiresGrad || w.RequiresGrad, rows, m);
+        tape.Ops.MatMul.Forward(MatMulForm.NT, x.Value.View, w.Value.View, y.Value.View, rows, m, k);
+        tape.Record(y, () =>
+        {
+            if (x.RequiresGrad) tape.Ops.MatMul.BackwardA(MatMulForm.NT, y.Grad!.View, w.Value.View, tape.Grad(x).View, rows, m, k);
+            if (w.RequiresGrad) tape.Ops.MatMul.BackwardB(MatMulForm.NT, y.Grad!.View, x.Value.View, tape.Grad(w).View, rows, m, k);
+        });
+        return y;
+    }
+
+    /// <summary>RMSNorm over the last dimension: x / √(mean(x²) + ε) ⊙ w.</summary>
+    public static Variable RmsNorm(this Tape tape, Variable x, Variable w, float eps)
+    {
+        int c = w.Shape[0];
+        if (x.Shape[^1] != c) throw new ArgumentException($"RmsNorm: input {x.Value.ShapeString} does not end in the weight's width {c} ({w.Name}).");
+        int rows = checked((int)(x.Value.Length / c));
+        var y = tape.Output(x.RequiresGrad || w.RequiresGrad, [.. x.Shape]);
+        var rstd = tape.Empty(rows);
+        tape.Ops.RmsNorm.Forward(x.Value.View, w.Value.View, y.Value.View, rstd.View, rows, c, eps);
+        tape.Record(y, () =>
+        {
+            var dx = x.RequiresGrad ? tape.Grad(x).View : tape.Empty(rows, c).View;
+            var dw = w.RequiresGrad ? tape.Grad(w).View : tape.Empty(c).View;
+            tape.Ops.RmsNorm.Backward(x.Value.View, w.Value.View, rstd.View, y.Grad!.View, dx, dw, rows, c);
+        });
+        return y;
+    }
+
+    /// <summary>Rotary position embedding of x viewed as [B, T, H, D] at the given 32-bit positions [B·T].</summary>
+    public static Variable Rope(this Tape tape, Variable x, int B, int T, int H, int D, RopeTable table, Tensor positions, RopeConvention convention)
+    {
+        if (x.Value.Length != (long)B * T * H * D)
+            throw new ArgumentException($"Rope: input {x.Value.ShapeString} is not [B={B}, T={T}, H={H}, D={D}].");
+        var y = tape.Output(x.RequiresGrad, [.. x.Shape]);
+        tape.Ops.Rope.Forward(x.Value.View, y.Value.View, table, positions.AsInt32(), B, T, H, D, convention);
+        tape.Record(y, () => tape.Ops.Rope.Backward(y.Grad!.View, tape.Grad(x).View, table, positions.AsInt32(), B, T, H, D, convention));
+        return y;
+    }
+
+    /// <summary>SwiGLU: silu(gate) ⊙ up (same shapes).</summary>
+    public static Variable SwiGlu(this Tape tape, Variable gate, Variable up)
+    {
+        SameShape("SwiGlu", gate, up);
+        int n = gate.Length;
+        var y = tape.Output(gate.RequiresGrad || up.RequiresGrad, [.. gate.Shape]);
+        tape.Ops.Activations.SwiGlu(gate.Value.View, up.Value.View, y.Value.View, n);
+        tape.Record(y, () =>
+        {
+            var dg = gate.RequiresGrad ? tape.Grad(gate).View : tape.Empty(n).View;
+            var du = up.RequiresGrad ? tape.Grad(up).View : tape.Empty(n).View;
+            tape.Ops.Activations.SwiGluBackward(gate.Value.View, up.Value.View, y.Grad!.View, dg, du, n);
+        });
+        return y;
+    }
+}
