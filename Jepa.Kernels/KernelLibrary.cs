@@ -14,6 +14,9 @@ public sealed class KernelLibrary
         Device = device;
         Cache = new KernelCache(device);
         Elementwise = new Elementwise(Cache);
+        Reductions = new Reductions(Cache);
+        AdamW = new AdamW(Cache);
+        GradClip = new GradClip(Cache);
     }
 
     /// <summary>The device every op runs on.</summary>
@@ -24,4 +27,13 @@ public sealed class KernelLibrary
 
     /// <summary>Add, mul, scale, bias, axpy, copy, fill.</summary>
     public Elementwise Elementwise { get; }
+
+    /// <summary>Deterministic sum, sum of squares, max, max |x|, L2 norm: whole views, rows, lists of views.</summary>
+    public Reductions Reductions { get; }
+
+    /// <summary>The fused AdamW update (torch.optim.AdamW semantics).</summary>
+    public AdamW AdamW { get; }
+
+    /// <summary>Global-norm gradient clipping on the device.</summary>
+    public GradClip GradClip { get; }
 }
