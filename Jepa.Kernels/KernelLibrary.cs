@@ -23,6 +23,9 @@ public sealed class KernelLibrary
         Softmax = new Softmax(Cache);
         Activations = new Activations(Cache);
         Rope = new Rope(Cache);
+        Reductions = new Reductions(Cache);
+        AdamW = new AdamW(Cache);
+        GradClip = new GradClip(Cache);
     }
 
     /// <summary>The device every op runs on.</summary>
@@ -60,4 +63,13 @@ public sealed class KernelLibrary
 
     /// <summary>Rotary position embedding (rotate-half or interleaved) from a double-precision cos/sin table.</summary>
     public Rope Rope { get; }
+
+    /// <summary>Deterministic sum, sum of squares, max, max |x|, L2 norm: whole views, rows, lists of views.</summary>
+    public Reductions Reductions { get; }
+
+    /// <summary>The fused AdamW update (torch.optim.AdamW semantics).</summary>
+    public AdamW AdamW { get; }
+
+    /// <summary>Global-norm gradient clipping on the device.</summary>
+    public GradClip GradClip { get; }
 }

@@ -1,0 +1,93 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Jepa.Core;
+
+namespace Jepa.Kernels;
+
+/// <summary>
+/// Global-norm gradient clipping as in <c>torch.nn.utils.clip_grad_norm_</c>, entirely on the device:
+/// norm = ‖all gradients‖₂ (the deterministic multi-view sum of squares of <see cref="Reductions"/>),
+/// coefficient = min(1, max_norm / (norm + 1e-6)) computed by a one-thread kernel, then either the
+/// gradients are scaled in place or the coefficient is handed to <see cref="AdamW"/> as its gradient scale.
+/// A non-finite norm gives a NaN coefficient (as in PyTorch), so the overflow shows up instead of hiding.
+/// </summary>
+public sealed class GradClip
+{
+    /// <summary>The term added to the norm before dividing, as in PyTorch.</summary>
+    public const float NormEpsilon = 1e-6f;
+
+    private readonly KernelCache _k;
+    private readonly Reductions _reductions;
+
+    /// <summary>Creates the op on a device's kernel cache.</summary>
+    public GradClip(KernelCache kernels)
+    {
+        _k = kernels;
+        _reductions = new Reductions(kernels);
+    }
+
+    private LaunchGeometry G => _k.Device.Geometry;
+
+    /// <summary>norm[0] = ‖grads‖₂ over every element of every view; coefficient[0] = min(1, maxNorm / (norm + 1e-6)).
+    /// The gradients are not modified.</summary>
+    public void ComputeCoefficient(IReadOnlyList<ArrayView<float>> grads, float maxNorm, ArrayView<float> norm, ArrayView<float> coefficient)
+    {
+        const string op = "GradClip";
+        ArgumentNullException.ThrowIfNull(grads);
+        if (!(maxNorm > 0) || float.IsInfinity(maxNorm)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, $"{op}: max norm must be positive and finite.");
+        Check.Length(op, nameof(norm), norm, 1); Check.Length(op, nameof(coefficient), coefficient, 1);
+        _reductions.L2Norm(grads, norm);
+        _k.Get("GradClip.Coefficient", acc => acc.LoadAutoGroupedStreamKernel<Index1D, float, ArrayView<float>, ArrayView<float>>(CoefficientKernel))
+            (1, maxNorm, norm, coefficient);
+    }
+
+    /// <summary>Computes norm and coefficient into <paramref name="scalars"/> (gradients untouched): pass
+    /// <see cref="ClipScalars.Coefficient"/> to AdamW as its gradient scale.</summary>
+    public void ComputeCoefficient(IReadOnlyList<ArrayView<float>> grads, float maxNorm, ClipScalars scalars)
+    {
+        ArgumentNullException.ThrowIfNull(scalars);
+        ComputeCoefficient(grads, maxNorm, scalars.Norm.View, scalars.Coefficient.View);
+    }
+
+    /// <summary>g *= coefficient[0] for every element of every view.</summary>
+    public void Scale(IReadOnlyList<ArrayView<float>> grads, ArrayView<float> coefficient)
+    {
+        ArgumentNullException.ThrowIfNull(grads);
+        Check.Length("GradClip.Scale", nameof(coefficient), coefficient, 1);
+        var kernel = _k.Get("GradClip.Scale", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>>(ScaleByKernel));
+        for (int i = 0; i < grads.Count; i++)
+        {
+            long len = grads[i].Length;
+            if (len > int.MaxValue) throw new ArgumentException($"GradClip.Scale: view {i} has {len} elements, more than 2^31 − 1.", nameof(grads));
+            int n = (int)len;
+            if (n == 0) continue;
+            kernel(G.Threads(n), G.PerThread(n), n, coefficient, grads[i]);
+        }
+    }
+
+    /// <summary>Clips in place: computes norm and coefficient, then scales every gradient by the coefficient.</summary>
+    public void Clip(IReadOnlyList<ArrayView<float>> grads, float maxNorm, ArrayView<float> norm, ArrayView<float> coefficient)
+    {
+        ComputeCoefficient(grads, maxNorm, norm, coefficient);
+        Scale(grads, coefficient);
+    }
+
+    /// <summary>Clips in place, keeping norm and coefficient in <paramref name="scalars"/>.</summary>
+    public void Clip(IReadOnlyList<ArrayView<float>> grads, float maxNorm, ClipScalars scalars)
+    {
+        ArgumentNullException.ThrowIfNull(scalars);
+        Clip(grads, maxNorm, scalars.Norm.View, scalars.Coefficient.View);
+    }
+
+    private static void CoefficientKernel(Index1D t, float maxNorm, ArrayView<float> norm, ArrayView<float> coefficient)
+    {
+        float c = maxNorm / (norm[0] + NormEpsilon);
+        coefficient[0] = c > 1f ? 1f : c;
+    }
+
+    private static void ScaleByKernel(Index1D t, int per, int n, ArrayView<float> coefficient, ArrayView<float> x)
+    {
+        float c = coefficient[0];
+        for (int i = Chunk.Start(t, per), e = Chunk.End(t, per, n); i < e; i++) x[i] *= c;
+    }
+}
