@@ -18,6 +18,7 @@ public sealed class KernelLibrary
         CrossEntropy = new CrossEntropy(Cache);
         JepaDistance = new JepaDistance(Cache);
         MatMul = new MatMul(Cache);
+        Attention = new Attention(Cache);
     }
 
     /// <summary>The device every op runs on.</summary>
@@ -40,4 +41,7 @@ public sealed class KernelLibrary
 
     /// <summary>Batched matrix products in the NN, NT and TN forms, with their backward.</summary>
     public MatMul MatMul { get; }
+
+    /// <summary>Causal (optionally block-causal) grouped-query attention, forward and backward.</summary>
+    public Attention Attention { get; }
 }
