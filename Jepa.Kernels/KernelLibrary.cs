@@ -26,6 +26,7 @@ public sealed class KernelLibrary
         Reductions = new Reductions(Cache);
         AdamW = new AdamW(Cache);
         GradClip = new GradClip(Cache);
+        Attention = new Attention(Cache);
     }
 
     /// <summary>The device every op runs on.</summary>
@@ -72,4 +73,7 @@ public sealed class KernelLibrary
 
     /// <summary>Global-norm gradient clipping on the device.</summary>
     public GradClip GradClip { get; }
+
+    /// <summary>Causal (optionally block-causal) grouped-query attention, forward and backward.</summary>
+    public Attention Attention { get; }
 }

@@ -1,0 +1,279 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Jepa.Core;
+using Jepa.Kernels;
+using Jepa.Tests.Support;
+using Device = Jepa.Core.Device;
+
+namespace Jepa.Tests.Kernels;
+
+public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
+{
+    /// <summary>Sizes of one attention call; Segments names the mask: none (causal), random runs,
+    /// packed [Text+PRED ‖ Code] (two segments per row) or interleaved (t mod 3, not contiguous).</summary>
+    public sealed record Case(int B, int T, int Hq, int Hkv, int D, string Segments = "none")
+    {
+        public int Nq => B * T * Hq * D;
+        public int Nkv => B * T * Hkv * D;
+        public int Nlse => B * Hq * T;
+        public override string ToString() => $"B{B} T{T} Hq{Hq} Hkv{Hkv} D{D} {Segments}";
+    }
+
+    private static int[]? MakeSegments(Case c, ulong seed)
+    {
+        if (c.Segments == "none") return null;
+        var seg = new int[c.B * c.T];
+        var r = Reference.Random(c.B * c.T, seed, 0f, 1f);
+        for (int b = 0; b < c.B; b++)
+        {
+            int id = 0;
+            for (int t = 0; t < c.T; t++)
+            {
+                int i = b * c.T + t;
+                seg[i] = c.Segments switch
+                {
+                    "random" => t > 0 && r[i] < 0.3f ? ++id : id,
+                    "packed" => t < (c.T * 3 + b) / 5 ? 0 : 1, // text and PRED tokens, then code
+                    "interleaved" => t % 3,
+                    _ => throw new ArgumentException(c.Segments),
+                };
+            }
+        }
+        return seg;
+    }
+
+    // ---------------------------------------------------------------- float64 reference
+
+    /// <summary>Dense masked softmax attention in float64: o [B, T, Hq, D] and lse [B, Hq, T].</summary>
+    private static (double[] O, double[] Lse) Dense(Case c, double[] q, double[] k, double[] v, int[]? seg, double scale)
+    {
+        var o = new double[c.Nq];
+        var lse = new double[c.Nlse];
+        var s = new double[c.T];
+        int group = c.Hq / c.Hkv;
+        for (int b = 0; b < c.B; b++)
+        for (int h = 0; h < c.Hq; h++)
+        for (int i = 0; i < c.T; i++)
+        {
+            int qi = ((b * c.T + i) * c.Hq + h) * c.D;
+            double m = double.NegativeInfinity;
+            for (int j = 0; j <= i; j++)
+            {
+                s[j] = double.NegativeInfinity;
+                if (seg is not null && seg[b * c.T + j] != seg[b * c.T + i]) continue;
+                int kj = ((b * c.T + j) * c.Hkv + h / group) * c.D;
+                double dot = 0;
+                for (int d = 0; d < c.D; d++) dot += q[qi + d] * k[kj + d];
+                s[j] = scale * dot;
+                m = Math.Max(m, s[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j <= i; j++) sum += Math.Exp(s[j] - m);
+            lse[(b * c.Hq + h) * c.T + i] = m + Math.Log(sum);
+            for (int j = 0; j <= i; j++)
+            {
+                double p = Math.Exp(s[j] - m) / sum;
+                if (p == 0) continue;
+                int vj = ((b * c.T + j) * c.Hkv + h / group) * c.D;
+                for (int d = 0; d < c.D; d++) o[qi + d] += p * v[vj + d];
+            }
+        }
+        return (o, lse);
+    }
+
+    // ---------------------------------------------------------------- device helpers
+
+    private sealed class Inputs : IDisposable
+    {
+        public required Tensor Q, K, V, O, Lse;
+        public MemoryBuffer1D<int, Stride1D.Dense>? Seg;
+        public ArrayView<int> SegView => Seg is null ? default : Seg.View;
+
+        public void Dispose()
+        {
+            Q.Dispose(); K.Dispose(); V.Dispose(); O.Dispose(); Lse.Dispose(); Seg?.Dispose();
+        }
+    }
+
+    private static Inputs Upload(Device dev, Case c, float[] q, float[] k, float[] v, int[]? seg) => new()
+    {
+        Q = Tensor.FromArray(dev, q, c.Nq), K = Tensor.FromArray(dev, k, c.Nkv), V = Tensor.FromArray(dev, v, c.Nkv),
+        O = Tensor.Empty(dev, c.Nq), Lse = Tensor.Empty(dev, c.Nlse),
+        Seg = seg is null ? null : dev.Accelerator.Allocate1D(seg),
+    };
+
+    private static void Forward(KernelLibrary ops, Case c, Inputs x, float? scale = null) =>
+        ops.Attention.Forward(x.Q.View, x.K.View, x.V.View, x.O.View, x.Lse.View, c.B, c.T, c.Hq, c.Hkv, c.D, x.SegView, scale);
+
+    /// <summary>Forward, then backward of Σ w·o from the given starting gradients; returns o, lse, dq, dk, dv.</summary>
+    private static float[][] RunBoth(Device dev, KernelLibrary ops, Case c, float[] q, float[] k, float[] v, int[]? seg,
+        float[] w, float[] dq0, float[] dk0, float[] dv0)
+    {
+        using var x = Upload(dev, c, q, k, v, seg);
+        Forward(ops, c, x);
+        using var dO = Tensor.FromArray(dev, w, c.Nq);
+        using var dq = Tensor.FromArray(dev, dq0, c.Nq);
+        using var dk = Tensor.FromArray(dev, dk0, c.Nkv);
+        using var dv = Tensor.FromArray(dev, dv0, c.Nkv);
+        ops.Attention.Backward(dO.View, x.Q.View, x.K.View, x.V.View, x.O.View, x.Lse.View, dq.View, dk.View, dv.View,
+            c.B, c.T, c.Hq, c.Hkv, c.D, x.SegView);
+        return [x.O.ToArray(), x.Lse.ToArray(), dq.ToArray(), dk.ToArray(), dv.ToArray()];
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    public static TheoryData<Case> ForwardCases() =>
+    [
+        new(1, 1, 1, 1, 16),
+        new(2, 37, 4, 2, 16),
+        new(1, 70, 2, 1, 32),
+        new(2, 37, 4, 2, 16, "random"),
+        new(1, 70, 2, 1, 32, "packed"),
+        new(2, 23, 3, 1, 48, "random"),
+        new(1, 19, 2, 2, 64, "packed"),
+        new(1, 17, 2, 1, 64, "interleaved"),
+        new(1, 13, 2, 1, 128, "random"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(ForwardCases))]
+    public void ForwardMatchesFloat64Reference(Case c)
+    {
+        ulong seed = (ulong)(c.T * 131 + c.D);
+        var q = Reference.Random(c.Nq, seed + 1, -2f, 2f);
+        var k = Reference.Random(c.Nkv, seed + 2, -2f, 2f);
+        var v = Reference.Random(c.Nkv, seed + 3);
+        var seg = MakeSegments(c, seed + 4);
+        using var x = Upload(f.Device, c, q, k, v, seg);
+        Forward(f.Ops, c, x);
+        var (o, lse) = Dense(c, Reference.ToDouble(q), Reference.ToDouble(k), Reference.ToDouble(v), seg, 1 / Math.Sqrt(c.D));
+        Reference.AssertClose(x.O.ToArray(), o, 2e-6, $"o {c}");
+        Reference.AssertClose(x.Lse.ToArray(), lse, 2e-6, $"lse {c}");
+    }
+
+    [Fact]
+    public void CustomScaleIsApplied()
+    {
+        var c = new Case(1, 21, 2, 1, 32, "random");
+        var q = Reference.Random(c.Nq, 11); var k = Reference.Random(c.Nkv, 12); var v = Reference.Random(c.Nkv, 13);
+        var seg = MakeSegments(c, 14);
+        using var x = Upload(f.Device, c, q, k, v, seg);
+        Forward(f.Ops, c, x, scale: 1.7f);
+        var (o, lse) = Dense(c, Reference.ToDouble(q), Reference.ToDouble(k), Reference.ToDouble(v), seg, 1.7f);
+        Reference.AssertClose(x.O.ToArray(), o, 2e-6, "o");
+        Reference.AssertClose(x.Lse.ToArray(), lse, 2e-6, "lse");
+    }
+
+    [Fact]
+    public void TokenAloneInItsSegmentAttendsOnlyToItself()
+    {
+        var c = new Case(1, 9, 2, 1, 16);
+        int[] seg = [5, 5, 6, 7, 7, 7, 8, 8, 9]; // tokens 2 and 8 are alone; token 0 is first
+        var q = Reference.Random(c.Nq, 21); var k = Reference.Random(c.Nkv, 22); var v = Reference.Random(c.Nkv, 23);
+        using var x = Upload(f.Device, c, q, k, v, seg);
+        Forward(f.Ops, c, x);
+        var o = x.O.ToArray(); var lse = x.Lse.ToArray();
+        foreach (int t in new[] { 0, 2, 8 })
+        for (int h = 0; h < c.Hq; h++)
+        {
+            double dot = 0;
+            for (int d = 0; d < c.D; d++)
+            {
+                Assert.Equal(v[t * c.D + d], o[(t * c.Hq + h) * c.D + d]);
+                dot += (double)q[(t * c.Hq + h) * c.D + d] * k[t * c.D + d];
+            }
+            Assert.Equal(dot / 4, lse[h * c.T + t], 1e-6);
+        }
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    public static TheoryData<Case> BackwardCases() =>
+    [
+        new(1, 7, 2, 1, 16, "random"),
+        new(2, 5, 2, 2, 32),
+        new(1, 6, 4, 2, 48, "packed"),
+        new(1, 4, 2, 1, 128, "random"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(BackwardCases))]
+    public void BackwardMatchesFiniteDifferences(Case c)
+    {
+        ulong seed = (ulong)(c.T * 17 + c.D);
+        var q = Reference.Random(c.Nq, seed + 1, -2f, 2f);
+        var k = Reference.Random(c.Nkv, seed + 2, -2f, 2f);
+        var v = Reference.Random(c.Nkv, seed + 3);
+        var w = Reference.Random(c.Nq, seed + 4);
+        var seg = MakeSegments(c, seed + 5);
+        var got = RunBoth(f.Device, f.Ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+
+        double scale = 1 / Math.Sqrt(c.D);
+        double[] qd = Reference.ToDouble(q), kd = Reference.ToDouble(k), vd = Reference.ToDouble(v), wd = Reference.ToDouble(w);
+        var numDq = GradCheck.Numeric(x => GradCheck.Dot(Dense(c, x, kd, vd, seg, scale).O, wd), qd);
+        var numDk = GradCheck.Numeric(x => GradCheck.Dot(Dense(c, qd, x, vd, seg, scale).O, wd), kd);
+        var numDv = GradCheck.Numeric(x => GradCheck.Dot(Dense(c, qd, kd, x, seg, scale).O, wd), vd);
+        Reference.AssertClose(got[2], numDq, 5e-6, $"dq {c}");
+        Reference.AssertClose(got[3], numDk, 5e-6, $"dk {c}");
+        Reference.AssertClose(got[4], numDv, 5e-6, $"dv {c}");
+    }
+
+    [Fact]
+    public void BackwardAccumulatesIntoGradients()
+    {
+        var c = new Case(1, 19, 4, 2, 32, "random");
+        var q = Reference.Random(c.Nq, 31); var k = Reference.Random(c.Nkv, 32); var v = Reference.Random(c.Nkv, 33);
+        var w = Reference.Random(c.Nq, 34); var seg = MakeSegments(c, 35);
+        var dq0 = Reference.Random(c.Nq, 36); var dk0 = Reference.Random(c.Nkv, 37); var dv0 = Reference.Random(c.Nkv, 38);
+        var fromZero = RunBoth(f.Device, f.Ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+        var fromInit = RunBoth(f.Device, f.Ops, c, q, k, v, seg, w, dq0, dk0, dv0);
+        // Each element is updated once as g0 + g, so the accumulated result is exactly g0 + (0 + g).
+        Reference.AssertBitwiseEqual(fromInit[2], dq0.Zip(fromZero[2], (a, g) => a + g).ToArray(), "dq");
+        Reference.AssertBitwiseEqual(fromInit[3], dk0.Zip(fromZero[3], (a, g) => a + g).ToArray(), "dk");
+        Reference.AssertBitwiseEqual(fromInit[4], dv0.Zip(fromZero[4], (a, g) => a + g).ToArray(), "dv");
+    }
+
+    // ---------------------------------------------------------------- determinism
+
+    [Fact]
+    public void ForwardAndBackwardAreBitwiseReproducibleAndIndependentOfCpuChunks()
+    {
+        var c = new Case(2, 37, 4, 2, 32, "random");
+        var q = Reference.Random(c.Nq, 41); var k = Reference.Random(c.Nkv, 42); var v = Reference.Random(c.Nkv, 43);
+        var w = Reference.Random(c.Nq, 44); var seg = MakeSegments(c, 45);
+        float[][] Run(Device dev, KernelLibrary ops) =>
+            RunBoth(dev, ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+
+        var first = Run(f.Device, f.Ops);
+        var second = Run(f.Device, f.Ops);
+        using var one = Device.Cpu(cpuChunks: 1);
+        using var three = Device.Cpu(cpuChunks: 3);
+        var a = Run(one, new KernelLibrary(one));
+        var b = Run(three, new KernelLibrary(three));
+        string[] names = ["o", "lse", "dq", "dk", "dv"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            Reference.AssertBitwiseEqual(first[i], second[i], names[i] + " twice");
+            Reference.AssertBitwiseEqual(a[i], b[i], names[i] + " 1 vs 3 chunks");
+            Reference.AssertBitwiseEqual(first[i], a[i], names[i] + " 2 vs 1 chunks");
+        }
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    [Fact]
+    public void BadSizesAreClearErrors()
+    {
+        using var t = Tensor.Zeros(f.Device, 4096);
+        var at = f.Ops.Attention;
+        var e1 = Assert.Throws<ArgumentException>(() => at.Forward(t.View, t.View, t.View, t.View, t.View, 1, 4, 3, 2, 16));
+        Assert.Contains("multiple", e1.Message);
+        var e2 = Assert.Throws<ArgumentOutOfRangeException>(() => at.Forward(t.View, t.View, t.View, t.View, t.View, 1, 2, 1, 1, 129));
+        Assert.Contains("D=129", e2.Message);
+        var e3 = Assert.Throws<ArgumentException>(() => at.Forward(t.View, t.View, t.View, t.View, t.View, 2, 64, 4, 1, 16));
+        Assert.Contains("'q'", e3.Message);
+        using var seg = f.Device.Accelerator.Allocate1D<int>(3);
+        var e4 = Assert.Throws<ArgumentException>(() => at.Forward(t.View, t.View, t.View, t.View, t.View, 1, 4, 1, 1, 16, seg.View));
+        Assert.Contains("segments", e4.Message);
+    }
+}

@@ -1,0 +1,181 @@
+using Jepa.Core;
+using Jepa.Kernels;
+using Jepa.Training.Autograd;
+
+namespace Jepa.Training.Model;
+
+/// <summary>
+/// A decoder-only Llama-family language model: token embedding; N blocks of RMSNorm → causal
+/// grouped-query attention with RoPE → residual, RMSNorm → SwiGLU MLP → residual; final RMSNorm; LM head
+/// (tied to the embedding or not). Parameter names follow Hugging Face's <c>LlamaForCausalLM</c>.
+/// </summary>
+public sealed class LlamaModel : IDisposable
+{
+    private readonly List<Parameter> _parameters;
+
+    private LlamaModel(ModelConfig config, KernelLibrary ops, Parameter embed, LlamaBlock[] blocks, Parameter finalNorm, Parameter? lmHead)
+    {
+        Config = config;
+        Ops = ops;
+        Rope = ops.Rope.CreateTable(config.HeadDim, config.MaxLength, config.RopeTheta);
+        Embed = embed;
+        Blocks = blocks;
+        FinalNorm = finalNorm;
+        LmHead = lmHead;
+        _parameters = [embed, .. blocks.SelectMany(b => b.Parameters), finalNorm];
+        if (lmHead is not null) _parameters.Add(lmHead);
+    }
+
+    /// <summary>The model's shape.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The kernels (and through them the device).</summary>
+    public KernelLibrary Ops { get; }
+
+    /// <summary>The device holding the weights.</summary>
+    public Device Device => Ops.Device;
+
+    /// <summary>The RoPE cos/sin table for positions below <see cref="ModelConfig.MaxLength"/>.</summary>
+    public RopeTable Rope { get; }
+
+    private RopeConvention Convention => Config.RopeInterleaved ? RopeConvention.Interleaved : RopeConvention.RotateHalf;
+
+    /// <summary>model.embed_tokens.weight [V, C].</summary>
+    public Parameter Embed { get; }
+
+    /// <summary>The transformer blocks.</summary>
+    public IReadOnlyList<LlamaBlock> Blocks { get; }
+
+    /// <summary>model.norm.weight [C].</summary>
+    public Parameter FinalNorm { get; }
+
+    /// <summary>lm_head.weight [V, C], or null when tied to <see cref="Embed"/>.</summary>
+    public Parameter? LmHead { get; }
+
+    /// <summary>Every parameter in a fixed order (the order of checkpoints and the optimizer).</summary>
+    public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>
+    /// A randomly initialised model: normal(0, 0.02) weights, residual output projections (o_proj,
+    /// down_proj) scaled by 1/√(2·layers), norms at one. Parameter i draws from Philox stream i of
+    /// <paramref name="seed"/>, so the weights depend on the seed alone.
+    /// </summary>
+    public static LlamaModel Create(ModelConfig config, KernelLibrary ops, ulong seed)
+    {
+        config.Validate();
+        int c = config.DModel, d = config.HeadDim, q = config.Heads * d, kv = config.KvHeads * d, f = config.Ffn;
+        float std = 0.02f, residualStd = std / MathF.Sqrt(2f * config.Layers);
+        ulong stream = 0;
+        Parameter Normal(string name, float s, bool decay, params int[] shape)
+        {
+            var host = new float[Tensor.ElementCount(shape)];
+            Philox.FillNormal(host, seed, stream++, 0f, s);
+            return new Parameter(Tensor.FromArray(ops.Device, host, shape), name, decay: decay);
+        }
+        Parameter Ones(string name, int n)
+        {
+            stream++;
+            var host = new float[n];
+            Array.Fill(host, 1f);
+            return new Parameter(Tensor.FromArray(ops.Device, host, n), name, decay: false);
+        }
+
+        var embed = Normal("model.embed_tokens.weight", std, false, config.VocabSize, c);
+        var blocks = new LlamaBlock[config.Layers];
+        for (int l = 0; l < config.Layers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            blocks[l] = new LlamaBlock(
+                Ones(p + "input_layernorm.weight", c),
+                Normal(p + "self_attn.q_proj.weight", std, true, q, c),
+                Normal(p + "self_attn.k_proj.weight", std, true, kv, c),
+                Normal(p + "self_attn.v_proj.weight", std, true, kv, c),
+                Normal(p + "self_attn.o_proj.weight", residualStd, true, c, q),
+                Ones(p + "post_attention_layernorm.weight", c),
+                Normal(p + "mlp.gate_proj.weight", std, true, f, c),
+                Normal(p + "mlp.up_proj.weight", std, true, f, c),
+                Normal(p + "mlp.down_proj.weight", residualStd, true, c, f));
+        }
+        var norm = Ones("model.norm.weight", c);
+        var head = config.TieEmbeddings ? null : Normal("lm_head.weight", std, true, config.VocabSize, c);
+        return new LlamaModel(config, ops, embed, blocks, norm, head);
+    }
+
+    /// <summary>Builds a model from named tensors (a checkpoint); every expected name must be present with its shape.</summary>
+    /// <exception cref="InvalidDataException">A tensor is missing or has the wrong shape; the message names it.</exception>
+    public static LlamaModel FromTensors(ModelConfig config, KernelLibrary ops, Func<string, int[], Tensor?> load)
+    {
+        config.Validate();
+        int c = config.DModel, d = config.HeadDim, q = config.Heads * d, kv = config.KvHeads * d, f = config.Ffn;
+        Parameter P(string name, bool decay, params int[] shape)
+        {
+            var t = load(name, shape) ?? throw new InvalidDataException($"Checkpoint has no tensor '{name}' (expected shape [{string.Join(", ", shape)}]).");
+            if (!t.Shape.SequenceEqual(shape))
+            {
+                string got = t.ShapeString;
+                t.Dispose();
+                throw new InvalidDataException($"Checkpoint tensor '{name}' has shape {got}, expected [{string.Join(", ", shape)}].");
+            }
+            return new Parameter(t, name, decay: decay);
+        }
+        var embed = P("model.embed_tokens.weight", false, config.VocabSize, c);
+        var blocks = new LlamaBlock[config.Layers];
+        for (int l = 0; l < config.Layers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            blocks[l] = new LlamaBlock(
+                P(p + "input_layernorm.weight", false, c),
+                P(p + "self_attn.q_proj.weight", true, q, c),
+                P(p + "self_attn.k_proj.weight", true, kv, c),
+                P(p + "self_attn.v_proj.weight", true, kv, c),
+                P(p + "self_attn.o_proj.weight", true, c, q),
+                P(p + "post_attention_layernorm.weight", false, c),
+                P(p + "mlp.gate_proj.weight", true, f, c),
+                P(p + "mlp.up_proj.weight", true, f, c),
+                P(p + "mlp.down_proj.weight", true, c, f));
+        }
+        var norm = P("model.norm.weight", false, c);
+        var head = config.TieEmbeddings ? null : P("lm_head.weight", true, config.VocabSize, c);
+        return new LlamaModel(config, ops, embed, blocks, norm, head);
+    }
+
+    /// <summary>The last layer's hidden states after the final norm, [B·T, C].</summary>
+    public Variable Forward(Tape tape, SequenceBatch batch)
+    {
+        var cfg = Config;
+        int B = batch.B, T = batch.T, H = cfg.Heads, Hkv = cfg.KvHeads, D = cfg.HeadDim;
+        float eps = (float)cfg.NormEps;
+        if (T > cfg.MaxLength || batch.HostPositions.Any(p => p < 0 || p >= cfg.MaxLength))
+            throw new ArgumentException($"Sequence length {T} or a position exceeds the model's maximum length {cfg.MaxLength}.");
+        var x = tape.Embedding(Embed, batch.Tokens, batch.HostTokens);
+        foreach (var blk in Blocks)
+        {
+            var h = tape.RmsNorm(x, blk.AttnNorm, eps);
+            var q = tape.Rope(tape.Linear(h, blk.Wq), B, T, H, D, Rope, batch.Positions, Convention);
+            var k = tape.Rope(tape.Linear(h, blk.Wk), B, T, Hkv, D, Rope, batch.Positions, Convention);
+            var v = tape.Linear(h, blk.Wv);
+            var a = tape.Attention(q, k, v, B, T, H, Hkv, D, batch.Segments);
+            x = tape.Add(x, tape.Linear(a, blk.Wo));
+            var m = tape.RmsNorm(x, blk.MlpNorm, eps);
+            var s = tape.SwiGlu(tape.Linear(m, blk.Gate), tape.Linear(m, blk.Up));
+            x = tape.Add(x, tape.Linear(s, blk.Down));
+        }
+        return tape.RmsNorm(x, FinalNorm, eps);
+    }
+
+    /// <summary>Logits [rows, V] of hidden states [rows, C] through the LM head (tied or not).</summary>
+    public Variable Logits(Tape tape, Variable hidden) => tape.Linear(hidden, LmHead ?? Embed);
+
+    /// <summary>Zeros every parameter's gradient.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in _parameters) p.ZeroGrad();
+    }
+
+    /// <summary>Frees every parameter and the RoPE table.</summary>
+    public void Dispose()
+    {
+        foreach (var p in _parameters) p.Dispose();
+        Rope.Dispose();
+    }
+}
