@@ -34,10 +34,10 @@ public sealed class PairBatch : IDisposable
     /// <summary>Non-padding tokens over every sequence the step processes.</summary>
     public int RealTokens { get; }
 
-    /// <summary>The Text views (+PRED), with separate view passes; else null.</summary>
+    /// <summary>The Text views (+PRED unless reverse-pred), with separate view passes; else null.</summary>
     public SequenceBatch? Text { get; }
 
-    /// <summary>The Code views, with separate view passes; else null.</summary>
+    /// <summary>The Code views (+PRED with reverse-pred), with separate view passes; else null.</summary>
     public SequenceBatch? Code { get; }
 
     /// <summary>The packed [Text+PRED ‖ Code] rows, with a single view pass; else null.</summary>
@@ -49,7 +49,7 @@ public sealed class PairBatch : IDisposable
     /// <summary>Row of each example's Code embedding token in the flattened hidden states of its view batch.</summary>
     public int[] CodeRows { get; }
 
-    /// <summary>The Text view with its predictor tokens (appended, or prepended with front-pred).</summary>
+    /// <summary>A view with predictor tokens: appended, or prepended after the first (BOS) token with front-pred.</summary>
     public static int[] TextWithPredictors(int[] textView, IReadOnlyList<int> predictors, int k, bool front)
     {
         if (k == 0) return textView;
@@ -82,8 +82,10 @@ public sealed class PairBatch : IDisposable
         if (!withViews)
             return new PairBatch(full, tTargets, targets, answers, null, null, null, [], [], real);
 
-        var texts = examples.Select(e => TextWithPredictors(e.TextView, special.Predictors, options.Predictors, options.FrontPred)).ToArray();
-        var codes = examples.Select(e => e.CodeView).ToArray();
+        // The predictor tokens go on the predicting view: Text, or Code with reverse-pred.
+        int[] WithPred(int[] view) => TextWithPredictors(view, special.Predictors, options.Predictors, options.FrontPred);
+        var texts = examples.Select(e => options.ReversePred ? e.TextView : WithPred(e.TextView)).ToArray();
+        var codes = examples.Select(e => options.ReversePred ? WithPred(e.CodeView) : e.CodeView).ToArray();
         int off = options.LastTokenOffset;
         int Pick(int len, string view, int b)
         {
