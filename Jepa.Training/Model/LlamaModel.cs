@@ -101,12 +101,14 @@ public sealed class LlamaModel : IDisposable
         return new LlamaModel(config, ops, embed, blocks, norm, head);
     }
 
-    /// <summary>Builds a model from named tensors (a checkpoint); every expected name must be present with its shape.</summary>
+    /// <summary>Builds a model from named tensors (a checkpoint); every expected name must be present with its shape.
+    /// On failure, the tensors already loaded are freed.</summary>
     /// <exception cref="InvalidDataException">A tensor is missing or has the wrong shape; the message names it.</exception>
-    public static LlamaModel FromTensors(ModelConfig config, KernelLibrary ops, Func<string, int[], Tensor?> load)
+    public static LlamaModel FromTensors(ModelConfig config, KernelLibrary ops, Func<string, int[], Tensor?> load, bool trainable = true)
     {
         config.Validate();
         int c = config.DModel, d = config.HeadDim, q = config.Heads * d, kv = config.KvHeads * d, f = config.Ffn;
+        var made = new List<Parameter>();
         Parameter P(string name, bool decay, params int[] shape)
         {
             var t = load(name, shape) ?? throw new InvalidDataException($"Checkpoint has no tensor '{name}' (expected shape [{string.Join(", ", shape)}]).");
@@ -116,27 +118,55 @@ public sealed class LlamaModel : IDisposable
                 t.Dispose();
                 throw new InvalidDataException($"Checkpoint tensor '{name}' has shape {got}, expected [{string.Join(", ", shape)}].");
             }
-            return new Parameter(t, name, decay: decay);
+            var param = new Parameter(t, name, trainable, decay);
+            made.Add(param);
+            return param;
         }
-        var embed = P("model.embed_tokens.weight", false, config.VocabSize, c);
-        var blocks = new LlamaBlock[config.Layers];
-        for (int l = 0; l < config.Layers; l++)
+        try
         {
-            string p = $"model.layers.{l}.";
-            blocks[l] = new LlamaBlock(
-                P(p + "input_layernorm.weight", false, c),
-                P(p + "self_attn.q_proj.weight", true, q, c),
-                P(p + "self_attn.k_proj.weight", true, kv, c),
-                P(p + "self_attn.v_proj.weight", true, kv, c),
-                P(p + "self_attn.o_proj.weight", true, c, q),
-                P(p + "post_attention_layernorm.weight", false, c),
-                P(p + "mlp.gate_proj.weight", true, f, c),
-                P(p + "mlp.up_proj.weight", true, f, c),
-                P(p + "mlp.down_proj.weight", true, c, f));
+            return Build();
         }
-        var norm = P("model.norm.weight", false, c);
-        var head = config.TieEmbeddings ? null : P("lm_head.weight", true, config.VocabSize, c);
-        return new LlamaModel(config, ops, embed, blocks, norm, head);
+        catch
+        {
+            foreach (var p in made) p.Dispose();
+            throw;
+        }
+
+        LlamaModel Build()
+        {
+            var embed = P("model.embed_tokens.weight", false, config.VocabSize, c);
+            var blocks = new LlamaBlock[config.Layers];
+            for (int l = 0; l < config.Layers; l++)
+            {
+                string p = $"model.layers.{l}.";
+                blocks[l] = new LlamaBlock(
+                    P(p + "input_layernorm.weight", false, c),
+                    P(p + "self_attn.q_proj.weight", true, q, c),
+                    P(p + "self_attn.k_proj.weight", true, kv, c),
+                    P(p + "self_attn.v_proj.weight", true, kv, c),
+                    P(p + "self_attn.o_proj.weight", true, c, q),
+                    P(p + "post_attention_layernorm.weight", false, c),
+                    P(p + "mlp.gate_proj.weight", true, f, c),
+                    P(p + "mlp.up_proj.weight", true, f, c),
+                    P(p + "mlp.down_proj.weight", true, c, f));
+            }
+            var norm = P("model.norm.weight", false, c);
+            var head = config.TieEmbeddings ? null : P("lm_head.weight", true, config.VocabSize, c);
+            return new LlamaModel(config, ops, embed, blocks, norm, head);
+        }
+    }
+
+    /// <summary>A copy of this model's weights as a new model (for an EMA target encoder: not trainable).</summary>
+    public LlamaModel Clone(bool trainable)
+    {
+        var byName = _parameters.ToDictionary(p => p.Name);
+        return FromTensors(Config, Ops, (name, shape) =>
+        {
+            var src = byName[name].Value;
+            var t = Tensor.Empty(Device, shape);
+            Ops.Elementwise.Copy(src.View, t.View, checked((int)t.Length));
+            return t;
+        }, trainable);
     }
 
     /// <summary>The last layer's hidden states after the final norm, [B·T, C].</summary>

@@ -1,0 +1,66 @@
+using Jepa.Training.Optim;
+
+namespace Jepa.Training.Training;
+
+/// <summary>How to train: length, batch, optimizer, schedule, seed, logging and checkpoints.</summary>
+public sealed record TrainOptions
+{
+    /// <summary>Optimizer steps; 0 means run <see cref="Epochs"/> whole epochs.</summary>
+    public int Steps { get; init; }
+
+    /// <summary>Epochs when <see cref="Steps"/> is 0.</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Examples per micro-batch.</summary>
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Micro-batches whose gradients add up before one optimizer step.</summary>
+    public int GradAccumulation { get; init; } = 1;
+
+    /// <summary>Peak learning rate.</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Linear warm-up steps.</summary>
+    public int WarmupSteps { get; init; }
+
+    /// <summary>Decay after warm-up.</summary>
+    public DecayKind Decay { get; init; } = DecayKind.Cosine;
+
+    /// <summary>Final learning rate as a fraction of the peak.</summary>
+    public double MinLearningRateRatio { get; init; } = 0.1;
+
+    /// <summary>AdamW settings, including weight decay and gradient clipping.</summary>
+    public AdamWOptions AdamW { get; init; } = new();
+
+    /// <summary>Apply weight decay to norms and embeddings too.</summary>
+    public bool DecayNormsAndEmbeddings { get; init; }
+
+    /// <summary>Seed of initialisation, shuffling and JEPA-loss dropout.</summary>
+    public ulong Seed { get; init; } = 42;
+
+    /// <summary>Longest sequence; longer examples are cut (and counted).</summary>
+    public int MaxLength { get; init; } = 256;
+
+    /// <summary>Compute the collapse monitor every this many steps (0: never).</summary>
+    public int MonitorEvery { get; init; } = 10;
+
+    /// <summary>Write a checkpoint every this many steps (0: only at the end and on cancellation).</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>Checkpoints kept in the run directory.</summary>
+    public int KeepCheckpoints { get; init; } = 2;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public TrainOptions Validate()
+    {
+        if (Steps < 0) throw new ArgumentException($"steps must be ≥ 0, got {Steps}.", nameof(Steps));
+        if (Steps == 0 && Epochs <= 0) throw new ArgumentException($"epochs must be positive when steps is 0, got {Epochs}.", nameof(Epochs));
+        if (BatchSize <= 0) throw new ArgumentException($"batch must be positive, got {BatchSize}.", nameof(BatchSize));
+        if (GradAccumulation <= 0) throw new ArgumentException($"grad-accumulation must be positive, got {GradAccumulation}.", nameof(GradAccumulation));
+        if (!(LearningRate > 0)) throw new ArgumentException($"lr must be positive, got {LearningRate}.", nameof(LearningRate));
+        if (WarmupSteps < 0) throw new ArgumentException($"warmup must be ≥ 0, got {WarmupSteps}.", nameof(WarmupSteps));
+        if (MaxLength < 8) throw new ArgumentException($"max-length must be at least 8, got {MaxLength}.", nameof(MaxLength));
+        if (KeepCheckpoints < 1) throw new ArgumentException($"keep-checkpoints must be at least 1, got {KeepCheckpoints}.", nameof(KeepCheckpoints));
+        return this;
+    }
+}
