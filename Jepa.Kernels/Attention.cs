@@ -28,9 +28,21 @@ public sealed class Attention
     public const int LaneDims = LaneVector.Length;
 
     private readonly KernelCache _k;
+    private readonly bool _shuffle;
 
-    /// <summary>Creates the op on a device's kernel cache.</summary>
-    public Attention(KernelCache kernels) => _k = kernels;
+    /// <summary>Creates the op on a device's kernel cache: warp-shuffle team sums on GPUs, shared-memory
+    /// partial sums on the CPU accelerator.</summary>
+    public Attention(KernelCache kernels) : this(kernels, kernels.Device.Geometry.IsGpu) { }
+
+    /// <summary>Creates the op with an explicit team-sum strategy, so tests can run the GPU strategy
+    /// (warp shuffles) on the CPU accelerator, where it is correct but slow.</summary>
+    /// <param name="kernels">The device's kernel cache.</param>
+    /// <param name="warpShuffles">True: sum a row team's partial dot products by warp shuffles.</param>
+    public Attention(KernelCache kernels, bool warpShuffles)
+    {
+        _k = kernels;
+        _shuffle = warpShuffles;
+    }
 
     private LaunchGeometry G => _k.Device.Geometry;
 
@@ -66,8 +78,14 @@ public sealed class Attention
         /// <summary>Softmax scale applied to q·k.</summary>
         public float Scale;
 
-        /// <summary>Floats of one shared score buffer (Rows × Tile sums, or Rows × R × Tile partial sums).</summary>
-        public readonly int ScoreLength => Rows * Tile * (Shuffle != 0 ? 1 : Lanes);
+        /// <summary>Score-buffer lines per row: 1 sum, or R partial sums.</summary>
+        public readonly int ScoreLines => Shuffle != 0 ? 1 : Lanes;
+
+        /// <summary>Stride of a score-buffer line: Tile + 1, odd, so rows of a warp hit distinct banks.</summary>
+        public readonly int ScoreStride => Tile + 1;
+
+        /// <summary>Floats of one shared score buffer.</summary>
+        public readonly int ScoreLength => Rows * ScoreLines * ScoreStride;
 
         /// <summary>Floats of dynamic shared memory a kernel with <paramref name="buffers"/> score buffers and
         /// <paramref name="rowValues"/> per-row values next to its two tiles needs.</summary>
@@ -90,7 +108,7 @@ public sealed class Attention
         var p = new Plan
         {
             B = B, T = T, Hq = Hq, Hkv = Hkv, D = D, Lanes = lanes, Dp = lanes * LaneDims,
-            Shuffle = G.IsGpu ? 1 : 0, HasSegments = hasSegments ? 1 : 0, Scale = s,
+            Shuffle = _shuffle ? 1 : 0, HasSegments = hasSegments ? 1 : 0, Scale = s,
         };
         // Groups are whole warps (every shuffle has its full warp): GPUs run 64 rows per group, the CPU
         // accelerator groups of at most 64 threads, both fewer when T is short.
@@ -101,13 +119,18 @@ public sealed class Attention
         {
             // The largest tile (≤ 64 rows, a multiple of 8) whose buffers fit the key/value kernel's shared memory.
             int budget = (int)Math.Min(_k.Accelerator.MaxSharedMemoryPerGroup, 48 * 1024) / sizeof(float);
-            p.Tile = 1;
-            int floatsPerTileRow = p.SharedFloats(2, 3); // every buffer grows linearly with the tile
-            p.Tile = Math.Clamp(budget / floatsPerTileRow / 8 * 8, 8, 64);
+            int fixedFloats = 2 * p.Rows * p.ScoreLines;                          // the two score buffers' padding
+            int floatsPerTileRow = 2 * p.Dp + 3 + 2 * p.Rows * p.ScoreLines;     // the key/value kernel's needs
+            p.Tile = Math.Clamp((budget - fixedFloats) / floatsPerTileRow / 8 * 8, 8, 64);
+            if (p.SharedFloats(2, 3) > budget)
+                throw new ArgumentOutOfRangeException(nameof(D), D,
+                    $"{op}: head dimension D={D} needs {p.SharedFloats(2, 3) * sizeof(float)} bytes of shared memory per group; the device has {budget * sizeof(float)}.");
         }
         else
         {
-            p.Tile = 16;
+            // 24 divides none of the CPU row blocks (64, 32, 16, 8), so CPU tests also cover the key/value
+            // kernel's first query tile that starts before its key block, as GPU tiles (40, 56, …) do.
+            p.Tile = 24;
         }
         return p;
     }
@@ -416,11 +439,11 @@ public sealed class Attention
         if (p.Shuffle != 0)
         {
             for (int mask = 1; mask < p.Lanes; mask <<= 1) partial += Warp.ShuffleXor(partial, mask);
-            if (lane == (col & (p.Lanes - 1))) buf[row * p.Tile + col] = partial;
+            if (lane == (col & (p.Lanes - 1))) buf[row * p.ScoreStride + col] = partial;
         }
         else
         {
-            buf[(row * p.Lanes + lane) * p.Tile + col] = partial;
+            buf[(row * p.Lanes + lane) * p.ScoreStride + col] = partial;
         }
     }
 
@@ -428,10 +451,10 @@ public sealed class Attention
     /// the stored sum, or the lanes' partials added in lane order.</summary>
     private static float GetScore(Plan p, ArrayView<float> buf, int row, int col)
     {
-        if (p.Shuffle != 0) return buf[row * p.Tile + col];
-        int at = row * p.Lanes * p.Tile + col;
+        if (p.Shuffle != 0) return buf[row * p.ScoreStride + col];
+        int at = row * p.Lanes * p.ScoreStride + col;
         float s = buf[at];
-        for (int l = 1; l < p.Lanes; l++) s += buf[at + l * p.Tile];
+        for (int l = 1; l < p.Lanes; l++) s += buf[at + l * p.ScoreStride];
         return s;
     }
 

@@ -102,20 +102,23 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         Seg = seg is null ? null : dev.Accelerator.Allocate1D(seg),
     };
 
-    private static void Forward(KernelLibrary ops, Case c, Inputs x, float? scale = null) =>
-        ops.Attention.Forward(x.Q.View, x.K.View, x.V.View, x.O.View, x.Lse.View, c.B, c.T, c.Hq, c.Hkv, c.D, x.SegView, scale);
+    private static void Forward(Attention op, Case c, Inputs x, float? scale = null) =>
+        op.Forward(x.Q.View, x.K.View, x.V.View, x.O.View, x.Lse.View, c.B, c.T, c.Hq, c.Hkv, c.D, x.SegView, scale);
 
-    /// <summary>Forward, then backward of Σ w·o from the given starting gradients; returns o, lse, dq, dk, dv.</summary>
-    private static float[][] RunBoth(Device dev, KernelLibrary ops, Case c, float[] q, float[] k, float[] v, int[]? seg,
-        float[] w, float[] dq0, float[] dk0, float[] dv0)
+    /// <summary>Forward, then backward of Σ w·o from the given starting gradients; returns o, lse, dq, dk, dv.
+    /// Runs <paramref name="op"/> when given, else the library's attention.</summary>
+    private static float[][] RunBoth(KernelLibrary ops, Case c, float[] q, float[] k, float[] v, int[]? seg,
+        float[] w, float[] dq0, float[] dk0, float[] dv0, Attention? op = null)
     {
+        var dev = ops.Device;
+        op ??= ops.Attention;
         using var x = Upload(dev, c, q, k, v, seg);
-        Forward(ops, c, x);
+        Forward(op, c, x);
         using var dO = Tensor.FromArray(dev, w, c.Nq);
         using var dq = Tensor.FromArray(dev, dq0, c.Nq);
         using var dk = Tensor.FromArray(dev, dk0, c.Nkv);
         using var dv = Tensor.FromArray(dev, dv0, c.Nkv);
-        ops.Attention.Backward(dO.View, x.Q.View, x.K.View, x.V.View, x.O.View, x.Lse.View, dq.View, dk.View, dv.View,
+        op.Backward(dO.View, x.Q.View, x.K.View, x.V.View, x.O.View, x.Lse.View, dq.View, dk.View, dv.View,
             c.B, c.T, c.Hq, c.Hkv, c.D, x.SegView);
         return [x.O.ToArray(), x.Lse.ToArray(), dq.ToArray(), dk.ToArray(), dv.ToArray()];
     }
@@ -145,7 +148,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         var v = Reference.Random(c.Nkv, seed + 3);
         var seg = MakeSegments(c, seed + 4);
         using var x = Upload(f.Device, c, q, k, v, seg);
-        Forward(f.Ops, c, x);
+        Forward(f.Ops.Attention, c, x);
         var (o, lse) = Dense(c, Reference.ToDouble(q), Reference.ToDouble(k), Reference.ToDouble(v), seg, 1 / Math.Sqrt(c.D));
         Reference.AssertClose(x.O.ToArray(), o, 2e-6, $"o {c}");
         Reference.AssertClose(x.Lse.ToArray(), lse, 2e-6, $"lse {c}");
@@ -158,7 +161,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         var q = Reference.Random(c.Nq, 11); var k = Reference.Random(c.Nkv, 12); var v = Reference.Random(c.Nkv, 13);
         var seg = MakeSegments(c, 14);
         using var x = Upload(f.Device, c, q, k, v, seg);
-        Forward(f.Ops, c, x, scale: 1.7f);
+        Forward(f.Ops.Attention, c, x, scale: 1.7f);
         var (o, lse) = Dense(c, Reference.ToDouble(q), Reference.ToDouble(k), Reference.ToDouble(v), seg, 1.7f);
         Reference.AssertClose(x.O.ToArray(), o, 2e-6, "o");
         Reference.AssertClose(x.Lse.ToArray(), lse, 2e-6, "lse");
@@ -171,7 +174,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         int[] seg = [5, 5, 6, 7, 7, 7, 8, 8, 9]; // tokens 2 and 8 are alone; token 0 is first
         var q = Reference.Random(c.Nq, 21); var k = Reference.Random(c.Nkv, 22); var v = Reference.Random(c.Nkv, 23);
         using var x = Upload(f.Device, c, q, k, v, seg);
-        Forward(f.Ops, c, x);
+        Forward(f.Ops.Attention, c, x);
         var o = x.O.ToArray(); var lse = x.Lse.ToArray();
         foreach (int t in new[] { 0, 2, 8 })
         for (int h = 0; h < c.Hq; h++)
@@ -198,7 +201,17 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     [Theory]
     [MemberData(nameof(BackwardCases))]
-    public void BackwardMatchesFiniteDifferences(Case c)
+    public void BackwardMatchesFiniteDifferences(Case c) => CheckAgainstReference(c, f.Ops.Attention);
+
+    /// <summary>The GPU strategy (row-team sums by warp shuffles) run on the CPU accelerator.</summary>
+    [Theory]
+    [InlineData(32)]
+    [InlineData(64)]
+    public void WarpShuffleStrategyMatchesReference(int D) =>
+        CheckAgainstReference(new Case(1, 11, 2, 1, D, "random"), new Attention(f.Ops.Cache, warpShuffles: true));
+
+    /// <summary>o and lse against the float64 reference; dq, dk, dv against its finite differences.</summary>
+    private void CheckAgainstReference(Case c, Attention op)
     {
         ulong seed = (ulong)(c.T * 17 + c.D);
         var q = Reference.Random(c.Nq, seed + 1, -2f, 2f);
@@ -206,10 +219,13 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         var v = Reference.Random(c.Nkv, seed + 3);
         var w = Reference.Random(c.Nq, seed + 4);
         var seg = MakeSegments(c, seed + 5);
-        var got = RunBoth(f.Device, f.Ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+        var got = RunBoth(f.Ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv], op);
 
         double scale = 1 / Math.Sqrt(c.D);
         double[] qd = Reference.ToDouble(q), kd = Reference.ToDouble(k), vd = Reference.ToDouble(v), wd = Reference.ToDouble(w);
+        var (o, lse) = Dense(c, qd, kd, vd, seg, scale);
+        Reference.AssertClose(got[0], o, 2e-6, $"o {c}");
+        Reference.AssertClose(got[1], lse, 2e-6, $"lse {c}");
         var numDq = GradCheck.Numeric(x => GradCheck.Dot(Dense(c, x, kd, vd, seg, scale).O, wd), qd);
         var numDk = GradCheck.Numeric(x => GradCheck.Dot(Dense(c, qd, x, vd, seg, scale).O, wd), kd);
         var numDv = GradCheck.Numeric(x => GradCheck.Dot(Dense(c, qd, kd, x, seg, scale).O, wd), vd);
@@ -225,8 +241,8 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         var q = Reference.Random(c.Nq, 31); var k = Reference.Random(c.Nkv, 32); var v = Reference.Random(c.Nkv, 33);
         var w = Reference.Random(c.Nq, 34); var seg = MakeSegments(c, 35);
         var dq0 = Reference.Random(c.Nq, 36); var dk0 = Reference.Random(c.Nkv, 37); var dv0 = Reference.Random(c.Nkv, 38);
-        var fromZero = RunBoth(f.Device, f.Ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
-        var fromInit = RunBoth(f.Device, f.Ops, c, q, k, v, seg, w, dq0, dk0, dv0);
+        var fromZero = RunBoth(f.Ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+        var fromInit = RunBoth(f.Ops, c, q, k, v, seg, w, dq0, dk0, dv0);
         // Each element is updated once as g0 + g, so the accumulated result is exactly g0 + (0 + g).
         Reference.AssertBitwiseEqual(fromInit[2], dq0.Zip(fromZero[2], (a, g) => a + g).ToArray(), "dq");
         Reference.AssertBitwiseEqual(fromInit[3], dk0.Zip(fromZero[3], (a, g) => a + g).ToArray(), "dk");
@@ -241,22 +257,13 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         var c = new Case(2, 37, 4, 2, 32, "random");
         var q = Reference.Random(c.Nq, 41); var k = Reference.Random(c.Nkv, 42); var v = Reference.Random(c.Nkv, 43);
         var w = Reference.Random(c.Nq, 44); var seg = MakeSegments(c, 45);
-        float[][] Run(Device dev, KernelLibrary ops) =>
-            RunBoth(dev, ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+        float[][] Run(KernelLibrary ops) => RunBoth(ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
 
-        var first = Run(f.Device, f.Ops);
-        var second = Run(f.Device, f.Ops);
-        using var one = Device.Cpu(cpuChunks: 1);
-        using var three = Device.Cpu(cpuChunks: 3);
-        var a = Run(one, new KernelLibrary(one));
-        var b = Run(three, new KernelLibrary(three));
+        var first = Run(f.Ops);
+        var second = Run(f.Ops);
         string[] names = ["o", "lse", "dq", "dk", "dv"];
-        for (int i = 0; i < names.Length; i++)
-        {
-            Reference.AssertBitwiseEqual(first[i], second[i], names[i] + " twice");
-            Reference.AssertBitwiseEqual(a[i], b[i], names[i] + " 1 vs 3 chunks");
-            Reference.AssertBitwiseEqual(first[i], a[i], names[i] + " 2 vs 1 chunks");
-        }
+        for (int i = 0; i < names.Length; i++) Reference.AssertBitwiseEqual(first[i], second[i], names[i] + " twice");
+        ChunkRuns.AssertIndependentOfChunks(Run, "attention (o, lse, dq, dk, dv)");
     }
 
     // ---------------------------------------------------------------- errors
