@@ -11,5 +11,6 @@ namespace Jepa.Training.Objective;
 /// <param name="JepaSkipped">True when JEPA-loss dropout skipped the term.</param>
 /// <param name="EmbeddingStd">Mean over dimensions of the per-dimension standard deviation of the view embeddings across the batch (collapse monitor).</param>
 /// <param name="EffectiveRank">exp(entropy) of the normalised singular values of the view embeddings (collapse monitor).</param>
+/// <param name="CollapseWarning">True when the monitor judged the embeddings collapsed.</param>
 public sealed record StepMetrics(int Step, double LmLoss, double JepaLoss, double Cosine, double LearningRate, double GradNorm,
-    double TokensPerSecond, bool JepaSkipped, double EmbeddingStd, double EffectiveRank);
+    double TokensPerSecond, bool JepaSkipped, double EmbeddingStd, double EffectiveRank, bool CollapseWarning);

@@ -1,0 +1,14 @@
+using Jepa.Training.Model;
+using Jepa.Training.Objective;
+
+namespace Jepa.Training.Training;
+
+/// <summary>Everything besides tensors that a checkpoint holds: where training stands and how it was configured.</summary>
+/// <param name="Step">Optimizer steps taken.</param>
+/// <param name="Epoch">Current epoch (0-based).</param>
+/// <param name="Position">Index of the next example within the epoch's order.</param>
+/// <param name="Model">The model's shape.</param>
+/// <param name="Jepa">The objective's options.</param>
+/// <param name="Train">The training options.</param>
+/// <param name="Tokenizer">The tokenizer's description (e.g. <c>byte:8</c>).</param>
+public sealed record CheckpointState(int Step, int Epoch, int Position, ModelConfig Model, JepaOptions Jepa, TrainOptions Train, string Tokenizer);

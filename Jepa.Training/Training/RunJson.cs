@@ -1,0 +1,49 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Jepa.Training.Training;
+
+/// <summary>The JSON settings used for run files: snake_case names, enums as strings, indented.</summary>
+public static class RunJson
+{
+    /// <summary>The serializer options.</summary>
+    public static JsonSerializerOptions Options { get; } = Create(indented: true);
+
+    /// <summary>Single-line variant for JSONL logs.</summary>
+    public static JsonSerializerOptions Compact { get; } = Create(indented: false);
+
+    private static JsonSerializerOptions Create(bool indented)
+    {
+        var o = new JsonSerializerOptions
+        {
+            WriteIndented = indented,
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        };
+        o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        o.MakeReadOnly(populateMissingResolver: true);
+        return o;
+    }
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically (temp file in the same folder, flush, rename).</summary>
+    public static void WriteAtomic(string path, string text)
+    {
+        string full = Path.GetFullPath(path);
+        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var s = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            using (var w = new StreamWriter(s))
+            {
+                w.Write(text);
+                w.Flush();
+                s.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+}

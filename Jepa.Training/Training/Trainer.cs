@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Jepa.Core;
+using Jepa.Core.Safetensors;
+using Jepa.Training.Autograd;
+using Jepa.Training.Data;
+using Jepa.Training.Model;
+using Jepa.Training.Objective;
+using Jepa.Training.Optim;
+using Jepa.Training.Tokenization;
+
+namespace Jepa.Training.Training;
+
+/// <summary>The outcome of <see cref="Trainer.Train"/>.</summary>
+/// <param name="Steps">Optimizer steps taken in total (including before a resume).</param>
+/// <param name="Cancelled">True when cancellation stopped training (a checkpoint was saved).</param>
+/// <param name="Last">The last step's metrics, or null when no step ran.</param>
+/// <param name="Checkpoint">The last checkpoint written, or null.</param>
+/// <param name="TruncatedExamples">Examples cut to the maximum length.</param>
+public sealed record TrainResult(int Steps, bool Cancelled, StepMetrics? Last, string? Checkpoint, int TruncatedExamples);
+
+/// <summary>
+/// Trains a <see cref="LlamaModel"/> with the LLM-JEPA objective: seeded shuffling, gradient accumulation,
+/// AdamW with warm-up and decay, clipping, JEPA-loss dropout, an optional EMA target encoder, per-step
+/// metrics (also to <c>metrics.jsonl</c>), a collapse monitor, and atomic checkpoints that resume bit-exactly.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly LlamaModel _model;
+    private readonly ITokenizer _tokenizer;
+    private readonly ChatTemplate _template;
+    private readonly AdamWOptimizer _optimizer;
+    private readonly LlamaModel? _ema;
+    private readonly JepaObjective _objective;
+    private readonly string? _runDirectory;
+    private int _epoch, _position;
+
+    /// <summary>Sets up training of <paramref name="model"/> (which the caller keeps owning).</summary>
+    public Trainer(LlamaModel model, ITokenizer tokenizer, JepaOptions jepa, TrainOptions options, string? runDirectory = null)
+    {
+        _model = model;
+        _tokenizer = tokenizer;
+        _template = new ChatTemplate(tokenizer);
+        Jepa = jepa.Validate(tokenizer.Special.Predictors.Count);
+        Options = options.Validate();
+        if (tokenizer.VocabSize > model.Config.VocabSize)
+            throw new ArgumentException($"The tokenizer has {tokenizer.VocabSize} ids but the model's vocabulary is {model.Config.VocabSize}.");
+        if (options.MaxLength > model.Config.MaxLength)
+            throw new ArgumentException($"max-length {options.MaxLength} exceeds the model's maximum length {model.Config.MaxLength}.");
+        if (options.DecayNormsAndEmbeddings)
+            foreach (var p in model.Parameters) p.Decay = true;
+        _optimizer = new AdamWOptimizer(model.Ops, model.Parameters, options.AdamW);
+        _ema = jepa.Target == TargetEncoder.Ema ? model.Clone(trainable: false) : null;
+        _objective = new JepaObjective(model, jepa, _ema);
+        _runDirectory = runDirectory;
+        if (runDirectory is not null) Directory.CreateDirectory(runDirectory);
+    }
+
+    /// <summary>The objective's options.</summary>
+    public JepaOptions Jepa { get; }
+
+    /// <summary>The training options.</summary>
+    public TrainOptions Options { get; }
+
+    /// <summary>Optimizer steps taken.</summary>
+    public int Step => _optimizer.Step;
+
+    /// <summary>The optimizer (moments are part of checkpoints).</summary>
+    public AdamWOptimizer Optimizer => _optimizer;
+
+    /// <summary>The EMA target encoder, or null.</summary>
+    public LlamaModel? EmaModel => _ema;
+
+    /// <summary>Path of the metrics log, or null without a run directory.</summary>
+    public string? MetricsPath => _runDirectory is null ? null : Path.Combine(_runDirectory, "metrics.jsonl");
+
+    /// <summary>Warnings raised while training (collapse, truncation).</summary>
+    public event Action<string>? Warning;
+
+    /// <summary>The total number of optimizer steps for <paramref name="examples"/> examples.</summary>
+    public int TotalSteps(int examples) =>
+        Options.Steps > 0 ? Options.Steps : (int)Math.Ceiling(Options.Epochs * (double)examples / (Options.BatchSize * Options.GradAccumulation));
+
+    /// <summary>Trains on <paramref name="data"/> until the planned number of steps, or until cancelled (then a checkpoint is saved).</summary>
+    public TrainResult Train(IReadOnlyList<PairExample> data, IProgress<StepMetrics>? progress = null, CancellationToken cancellation = default)
+    {
+        if (data.Count == 0) throw new ArgumentException("No training examples.", nameof(data));
+        var encoded = data.Select(e => _template.Encode(e, Options.MaxLength)).ToArray();
+        int truncated = encoded.Count(e => e.Truncated);
+        if (truncated > 0) Warning?.Invoke($"{truncated} of {encoded.Length} examples were cut to {Options.MaxLength} tokens.");
+        int total = TotalSteps(encoded.Length);
+        var schedule = new LearningRateSchedule(Options.LearningRate, Options.WarmupSteps, total, Options.Decay, Options.MinLearningRateRatio);
+        if (_runDirectory is not null)
+            RunJson.WriteAtomic(Path.Combine(_runDirectory, "config.json"), JsonSerializer.Serialize(CurrentState(), RunJson.Options));
+        int[] order = DataOrder.Permutation(encoded.Length, Options.Seed, _epoch);
+        StepMetrics? last = null;
+        string? checkpoint = null;
+        using var log = MetricsPath is null ? null : new StreamWriter(MetricsPath, append: true);
+
+        while (Step < total)
+        {
+            if (cancellation.IsCancellationRequested)
+            {
+                checkpoint = _runDirectory is null ? null : SaveCheckpoint();
+                return new TrainResult(Step, true, last, checkpoint, truncated);
+            }
+            last = TrainStep(encoded, ref order, schedule.At(Step + 1));
+            log?.WriteLine(MetricsLine(last));
+            log?.Flush();
+            progress?.Report(last);
+            if (_runDirectory is not null && Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0 && Step < total)
+                checkpoint = SaveCheckpoint();
+        }
+        if (_runDirectory is not null) checkpoint = SaveCheckpoint();
+        return new TrainResult(Step, false, last, checkpoint, truncated);
+    }
+
+    private StepMetrics TrainStep(EncodedPair[] encoded, ref int[] order, double lr)
+    {
+        var watch = Stopwatch.StartNew();
+        int step = Step + 1;
+        bool skip = Jepa.UsesJepa && DataOrder.DropJepa(Options.Seed, step, Jepa.JepaDropout);
+        _model.ZeroGrad();
+        double lm = 0, jepa = 0, cos = 0, std = double.NaN, rank = double.NaN;
+        int tokens = 0, micro = Options.GradAccumulation;
+        bool monitor = Options.MonitorEvery > 0 && (step % Options.MonitorEvery == 0 || step == 1);
+        for (int m = 0; m < micro; m++)
+        {
+            var examples = NextExamples(encoded, ref order);
+            using var batch = PairBatch.Build(_model.Device, examples, _tokenizer.Special, _model.Config.VocabSize, Jepa, withViews: Jepa.UsesJepa && !skip);
+            using var tape = new Tape(_model.Ops);
+            var (totalLoss, parts) = _objective.Forward(tape, batch, skip);
+            tape.Backward(totalLoss, 1f / micro);
+            tokens += parts.Tokens;
+            lm += Scalar(parts.LmLoss) / micro;
+            if (parts.JepaLoss is not null)
+            {
+                jepa += Scalar(parts.JepaLoss) / micro;
+                cos += tape.PairCosine(parts.Predicted!, parts.Target!).ToArray().Average() / micro;
+                if (monitor && m == micro - 1)
+                {
+                    int b = parts.Predicted!.Shape[0], c = parts.Predicted.Shape[1];
+                    float[] rows = [.. parts.Predicted.Value.ToArray(), .. parts.Target!.Value.ToArray()];
+                    (std, rank) = CollapseMonitor.Measure(rows, 2 * b, c);
+                }
+            }
+        }
+        _optimizer.Update(lr);
+        if (_ema is not null) UpdateEma();
+        double gradNorm = _optimizer.GradNorm.ToArray()[0];
+        bool jepaOn = Jepa.UsesJepa && !skip;
+        bool collapsed = jepaOn && !double.IsNaN(std) && CollapseMonitor.IsCollapsed(std, rank);
+        if (collapsed) Warning?.Invoke($"step {step}: view embeddings look collapsed (mean per-dimension std {std:G3}, effective rank {rank:F2}).");
+        return new StepMetrics(step, lm, jepaOn ? jepa : double.NaN, jepaOn ? cos : double.NaN, lr, gradNorm,
+            tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), skip, std, rank, collapsed);
+    }
+
+    private static float Scalar(Variable v) => v.Value.ToArray()[0];
+
+    private List<EncodedPair> NextExamples(EncodedPair[] encoded, ref int[] order)
+    {
+        int take = Math.Min(Options.BatchSize, encoded.Length - _position);
+        var list = new List<EncodedPair>(take);
+        for (int i = 0; i < take; i++) list.Add(encoded[order[_position + i]]);
+        _position += take;
+        if (_position >= encoded.Length)
+        {
+            _epoch++;
+            _position = 0;
+            order = DataOrder.Permutation(encoded.Length, Options.Seed, _epoch);
+        }
+        return list;
+    }
+
+    private void UpdateEma()
+    {
+        float d = Jepa.EmaDecay;
+        var ops = _model.Ops.Elementwise;
+        for (int i = 0; i < _model.Parameters.Count; i++)
+        {
+            var target = _ema!.Parameters[i].Value;
+            int n = checked((int)target.Length);
+            ops.Scale(d, target.View, target.View, n);
+            ops.Axpy(1 - d, _model.Parameters[i].Value.View, target.View, n);
+        }
+    }
+
+    private static string MetricsLine(StepMetrics m)
+    {
+        static object? F(double x) => double.IsFinite(x) ? x : null;
+        var o = new Dictionary<string, object?>
+        {
+            ["step"] = m.Step, ["lm_loss"] = F(m.LmLoss), ["jepa_loss"] = F(m.JepaLoss), ["cosine"] = F(m.Cosine),
+            ["lr"] = m.LearningRate, ["grad_norm"] = F(m.GradNorm), ["tokens_per_s"] = F(m.TokensPerSecond),
+            ["jepa_skipped"] = m.JepaSkipped, ["embedding_std"] = F(m.EmbeddingStd), ["effective_rank"] = F(m.EffectiveRank),
+            ["collapse_warning"] = m.CollapseWarning,
+        };
+        return JsonSerializer.Serialize(o, RunJson.Compact);
+    }
+
+    private CheckpointState CurrentState() =>
+        new(Step, _epoch, _position, _model.Config, Jepa, Options, $"{_tokenizer.GetType().Name}:{_tokenizer.VocabSize}");
+
+    // ------------------------------------------------------------------ checkpoints
+
+    /// <summary>Folder name of the checkpoint at <paramref name="step"/>.</summary>
+    public static string CheckpointName(int step) => $"ckpt-{step:D7}";
+
+    /// <summary>
+    /// Writes weights, optimizer moments (and the EMA weights) as safetensors plus <c>state.json</c> into a
+    /// temporary folder, then renames it into place, so a checkpoint is either whole or absent. Keeps the last
+    /// <see cref="TrainOptions.KeepCheckpoints"/>. Returns its folder.
+    /// </summary>
+    public string SaveCheckpoint()
+    {
+        if (_runDirectory is null) throw new InvalidOperationException("This trainer has no run directory to save checkpoints in.");
+        string root = Path.Combine(_runDirectory, "checkpoints");
+        Directory.CreateDirectory(root);
+        string final = Path.Combine(root, CheckpointName(Step));
+        string tmp = Path.Combine(root, $".{CheckpointName(Step)}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            SafetensorsWriter.Write(Path.Combine(tmp, "model.safetensors"), _model.Parameters.ToDictionary(p => p.Name, p => p.Value),
+                new Dictionary<string, string> { ["format"] = "pt" });
+            var moments = new Dictionary<string, Tensor>();
+            for (int i = 0; i < _optimizer.Parameters.Count; i++)
+            {
+                moments["m." + _optimizer.Parameters[i].Name] = _optimizer.FirstMoments[i];
+                moments["v." + _optimizer.Parameters[i].Name] = _optimizer.SecondMoments[i];
+            }
+            SafetensorsWriter.Write(Path.Combine(tmp, "optimizer.safetensors"), moments);
+            if (_ema is not null)
+                SafetensorsWriter.Write(Path.Combine(tmp, "ema.safetensors"), _ema.Parameters.ToDictionary(p => p.Name, p => p.Value));
+            RunJson.WriteAtomic(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(CurrentState(), RunJson.Options));
+            if (Directory.Exists(final))
+            {
+                string old = final + $".{Guid.NewGuid():N}.old";
+                Directory.Move(final, old);
+                Directory.Move(tmp, final);
+                Directory.Delete(old, recursive: true);
+            }
+            else
+            {
+                Directory.Move(tmp, final);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        }
+        foreach (var stale in ListCheckpoints(_runDirectory).SkipLast(Options.KeepCheckpoints))
+            Directory.Delete(stale, recursive: true);
+        return final;
+    }
+
+    /// <summary>The complete checkpoints of a run, oldest first.</summary>
+    public static IReadOnlyList<string> ListCheckpoints(string runDirectory)
+    {
+        string root = Path.Combine(runDirectory, "checkpoints");
+        if (!Directory.Exists(root)) return [];
+        return Directory.GetDirectories(root, "ckpt-*")
+            .Where(d => !Path.GetFileName(d).Contains('.') && File.Exists(Path.Combine(d, "state.json")))
+            .OrderBy(d => d, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Reads a checkpoint's state (configuration and position).</summary>
+    /// <exception cref="InvalidDataException">The state is missing or malformed; the message names the file.</exception>
+    public static CheckpointState ReadState(string checkpoint)
+    {
+        string path = Path.Combine(checkpoint, "state.json");
+        if (!File.Exists(path)) throw new InvalidDataException($"'{checkpoint}' is not a checkpoint: {path} is missing.");
+        try
+        {
+            return JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(path), RunJson.Options)
+                ?? throw new InvalidDataException($"{path}: empty checkpoint state.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: malformed checkpoint state ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>Restores weights, optimizer moments, EMA weights, step and data position from <paramref name="checkpoint"/>.</summary>
+    /// <exception cref="InvalidDataException">The checkpoint does not match this model or is damaged; the message says which file and tensor.</exception>
+    public void LoadCheckpoint(string checkpoint)
+    {
+        var state = ReadState(checkpoint);
+        if (state.Model != _model.Config)
+            throw new InvalidDataException($"{checkpoint}: its model config differs from this model's ({state.Model} vs {_model.Config}).");
+        using (var weights = SafetensorsReader.Open(Path.Combine(checkpoint, "model.safetensors")))
+            foreach (var p in _model.Parameters) weights.ReadInto(p.Name, p.Value);
+        using (var moments = SafetensorsReader.Open(Path.Combine(checkpoint, "optimizer.safetensors")))
+            for (int i = 0; i < _optimizer.Parameters.Count; i++)
+            {
+                moments.ReadInto("m." + _optimizer.Parameters[i].Name, _optimizer.FirstMoments[i]);
+                moments.ReadInto("v." + _optimizer.Parameters[i].Name, _optimizer.SecondMoments[i]);
+            }
+        if (_ema is not null)
+        {
+            using var ema = SafetensorsReader.Open(Path.Combine(checkpoint, "ema.safetensors"));
+            foreach (var p in _ema.Parameters) ema.ReadInto(p.Name, p.Value);
+        }
+        _optimizer.Restore(state.Step);
+        _epoch = state.Epoch;
+        _position = state.Position;
+    }
+
+    /// <summary>Frees the optimizer state and the EMA model (not the trained model).</summary>
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _ema?.Dispose();
+    }
+}
