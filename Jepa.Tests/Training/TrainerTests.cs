@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Jepa.Tests.Support;
+using Jepa.Training.Model;
+using Jepa.Training.Objective;
+using Jepa.Training.Training;
+
+namespace Jepa.Tests.Training;
+
+public sealed class TrainerTests(CpuFixture f) : IClassFixture<CpuFixture>, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("jepa-train-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static float[][] Weights(LlamaModel m) => m.Parameters.Select(p => p.Value.ToArray()).ToArray();
+
+    private static void AssertSameWeights(float[][] a, float[][] b)
+    {
+        for (int i = 0; i < a.Length; i++) Reference.AssertBitwiseEqual(a[i], b[i], $"parameter {i}");
+    }
+
+    private static TrainOptions Small(int steps) => new() { Steps = steps, BatchSize = 4, LearningRate = 3e-3, WarmupSteps = 2, Seed = 5, MaxLength = 64, MonitorEvery = 2 };
+
+    [Fact]
+    public void JepaDropoutOfOneIsTheBaselineBitForBit()
+    {
+        var data = TinySetup.Pairs(10, 21);
+        float[][] Train(JepaOptions o)
+        {
+            using var model = TinySetup.Model(f.Ops, 9);
+            using var t = new Trainer(model, TinySetup.Tokenizer, o, Small(3));
+            var r = t.Train(data);
+            Assert.Equal(3, r.Steps);
+            Assert.True(double.IsNaN(r.Last!.JepaLoss));
+            return Weights(model);
+        }
+        AssertSameWeights(Train(new JepaOptions { Lambda = 0 }), Train(new JepaOptions { Lambda = 1, JepaDropout = 1 }));
+    }
+
+    [Theory]
+    [InlineData(TargetEncoder.Shared, 0.5f)]
+    [InlineData(TargetEncoder.Ema, 0f)]
+    public void ResumeIsBitExact(TargetEncoder target, float dropout)
+    {
+        var data = TinySetup.Pairs(10, 22);
+        var o = new JepaOptions { Predictors = 2, Target = target, JepaDropout = dropout, Views = ViewEncoding.Single };
+        var opts = Small(5) with { GradAccumulation = 2 };
+        float[][] straight;
+        using (var model = TinySetup.Model(f.Ops, 4))
+        using (var t = new Trainer(model, TinySetup.Tokenizer, o, opts))
+        {
+            t.Train(data);
+            straight = Weights(model);
+        }
+        string run = Path.Combine(_dir, $"run-{target}");
+        using (var model = TinySetup.Model(f.Ops, 4))
+        using (var t = new Trainer(model, TinySetup.Tokenizer, o, opts, run))
+        {
+            using var cts = new CancellationTokenSource();
+            var progress = new SyncProgress(m => { if (m.Step == 2) cts.Cancel(); });
+            var r = t.Train(data, progress, cts.Token);
+            Assert.True(r.Cancelled);
+            Assert.Equal(2, r.Steps);
+            Assert.EndsWith(Trainer.CheckpointName(2), r.Checkpoint);
+        }
+        using (var model = TinySetup.Model(f.Ops, 99)) // different init: everything must come from the checkpoint
+        using (var t = new Trainer(model, TinySetup.Tokenizer, o, opts, run))
+        {
+            t.LoadCheckpoint(Trainer.ListCheckpoints(run)[^1]);
+            var r = t.Train(data);
+            Assert.False(r.Cancelled);
+            Assert.Equal(5, r.Steps);
+            AssertSameWeights(straight, Weights(model));
+        }
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
+        Assert.Equal(5, lines.Length);
+        using var doc = JsonDocument.Parse(lines[^1]);
+        foreach (var key in new[] { "step", "lm_loss", "jepa_loss", "cosine", "lr", "grad_norm", "tokens_per_s" })
+            Assert.True(doc.RootElement.TryGetProperty(key, out _), key);
+        Assert.Equal(5, doc.RootElement.GetProperty("step").GetInt32());
+    }
+
+    [Fact]
+    public void CheckpointsAreWholeAndOnlyTheLastAreKept()
+    {
+        var data = TinySetup.Pairs(8, 23);
+        string run = Path.Combine(_dir, "keep");
+        using var model = TinySetup.Model(f.Ops, 2);
+        using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions(), Small(4) with { CheckpointEvery = 1, KeepCheckpoints = 2 }, run);
+        t.Train(data);
+        var kept = Trainer.ListCheckpoints(run).Select(Path.GetFileName).ToArray();
+        Assert.Equal(new[] { Trainer.CheckpointName(3), Trainer.CheckpointName(4) }, kept);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(run, "checkpoints"), ".*"));
+        var state = Trainer.ReadState(Trainer.ListCheckpoints(run)[^1]);
+        Assert.Equal(4, state.Step);
+        Assert.Equal(model.Config, state.Model);
+        // a damaged checkpoint is a clear error naming the file, and the model is not half-loaded silently
+        string ckpt = Trainer.ListCheckpoints(run)[^1];
+        var bytes = File.ReadAllBytes(Path.Combine(ckpt, "model.safetensors"));
+        File.WriteAllBytes(Path.Combine(ckpt, "model.safetensors"), bytes[..(bytes.Length / 2)]);
+        var e = Assert.ThrowsAny<Exception>(() => t.LoadCheckpoint(ckpt));
+        Assert.Contains("model.safetensors", e.Message);
+    }
+
+    [Fact]
+    public void TrainingLowersTheLmLossAndRaisesThePairCosine()
+    {
+        var data = TinySetup.Pairs(64, 24);
+        using var model = TinySetup.Model(f.Ops, 1, TinySetup.Config(d: 32, layers: 2, heads: 4, kv: 2, ffn: 64));
+        var seen = new List<StepMetrics>();
+        using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions { Predictors = 1 },
+            new TrainOptions { Steps = 120, BatchSize = 8, LearningRate = 3e-3, WarmupSteps = 10, Seed = 3, MaxLength = 64, MonitorEvery = 0 });
+        t.Train(data, new SyncProgress(seen.Add));
+        double firstLm = seen.Take(5).Average(m => m.LmLoss), lastLm = seen.TakeLast(5).Average(m => m.LmLoss);
+        double firstCos = seen.Take(5).Average(m => m.Cosine), lastCos = seen.TakeLast(5).Average(m => m.Cosine);
+        Assert.True(lastLm < 0.6 * firstLm, $"LM loss {firstLm:F3} → {lastLm:F3}");
+        Assert.True(lastCos > firstCos + 0.1, $"pair cosine {firstCos:F3} → {lastCos:F3}");
+    }
+
+    private sealed class SyncProgress(Action<StepMetrics> report) : IProgress<StepMetrics>
+    {
+        public void Report(StepMetrics value) => report(value);
+    }
+}
