@@ -18,6 +18,7 @@ public sealed class KernelLibrary
         CrossEntropy = new CrossEntropy(Cache);
         JepaDistance = new JepaDistance(Cache);
         MatMul = new MatMul(Cache);
+        CachedAttention = new CachedAttention(Cache);
         RmsNorm = new RmsNorm(Cache);
         LayerNorm = new LayerNorm(Cache);
         Softmax = new Softmax(Cache);
@@ -76,4 +77,7 @@ public sealed class KernelLibrary
 
     /// <summary>Causal (optionally block-causal) grouped-query attention, forward and backward.</summary>
     public Attention Attention { get; }
+
+    /// <summary>Attention over a key/value cache, for generation.</summary>
+    public CachedAttention CachedAttention { get; }
 }
