@@ -9,28 +9,32 @@ namespace Jepa.Bench;
 /// Square matrix products C[n, n] = A·B (NN) and A·Bᵀ (NT, the linear layer) on the device that
 /// <see cref="Device.Create"/> picks (<c>JEPA_DEVICE</c> overrides). One invocation is one product followed by
 /// a device synchronization; the GFLOP/s column counts 2·n³ operations per invocation.
-/// Sizes 256 and 512 everywhere, plus 1024 on GPUs.
+/// On GPUs the kernel path at sizes 256, 512 and 1024; on the CPU accelerator the SIMD host path at 256,
+/// 512 and 1024 and the ILGPU kernel path at 256 only (it runs at a fraction of a GFLOP/s there).
 /// </summary>
 [Config(typeof(FlopsConfig))]
 public class MatMulBenchmarks
 {
     private Device? _device;
-    private KernelLibrary? _ops;
+    private MatMul? _matMul;
     private Tensor? _a, _b, _c;
 
-    /// <summary>Matrix side n (M = N = K = n).</summary>
-    [ParamsSource(nameof(Sizes))]
-    public int Size { get; set; }
+    /// <summary>The path and the matrix side n (M = N = K = n).</summary>
+    [ParamsSource(nameof(Cases))]
+    public MatMulCase Case { get; set; } = new(MatMulPath.Host, 256);
 
     /// <summary>Which form of the product to time.</summary>
     [Params(MatMulForm.NN, MatMulForm.NT)]
     public MatMulForm Form { get; set; }
 
-    /// <summary>256 and 512, plus 1024 when the selected device is a GPU.</summary>
-    public static IEnumerable<int> Sizes()
+    /// <summary>The kernel at 256, 512 and 1024 on a GPU; on the CPU accelerator the host path at 256, 512 and
+    /// 1024 and the kernel at 256.</summary>
+    public static IEnumerable<MatMulCase> Cases()
     {
         using var device = Device.Create();
-        return device.Geometry.IsGpu ? [256, 512, 1024] : [256, 512];
+        return device.Geometry.IsGpu
+            ? [new(MatMulPath.Kernel, 256), new(MatMulPath.Kernel, 512), new(MatMulPath.Kernel, 1024)]
+            : [new(MatMulPath.Host, 256), new(MatMulPath.Host, 512), new(MatMulPath.Host, 1024), new(MatMulPath.Kernel, 256)];
     }
 
     /// <summary>Opens the device, loads the kernel and fills A and B with random values.</summary>
@@ -38,15 +42,16 @@ public class MatMulBenchmarks
     public void Setup()
     {
         _device = Device.Create();
-        _ops = new KernelLibrary(_device);
-        int n = Size;
+        _matMul = new MatMul(new KernelCache(_device), path: Case.Path);
+        int n = Case.Size;
         var data = new float[n * n];
         Philox.FillUniform(data, seed: 1, stream: 0, -1f, 1f);
         _a = Tensor.FromArray(_device, data, n, n);
         Philox.FillUniform(data, seed: 2, stream: 0, -1f, 1f);
         _b = Tensor.FromArray(_device, data, n, n);
         _c = Tensor.Empty(_device, n, n);
-        Console.WriteLine($"// MatMul on {_device}, tile {_ops.MatMul.Tile}");
+        string load = File.Exists("/proc/loadavg") ? $", load average {File.ReadAllText("/proc/loadavg").Trim()}" : "";
+        Console.WriteLine($"// MatMul {_matMul.Path} on {_device}, {_device.Geometry.CpuChunks} CPU threads, kernel tile {_matMul.Tile}{load}");
         Forward(); // compile the kernel outside the measurements
     }
 
@@ -54,7 +59,8 @@ public class MatMulBenchmarks
     [Benchmark]
     public void Forward()
     {
-        _ops!.MatMul.Forward(Form, _a!.View, _b!.View, _c!.View, Size, Size, Size);
+        int n = Case.Size;
+        _matMul!.Forward(Form, _a!.View, _b!.View, _c!.View, n, n, n);
         _device!.Synchronize();
     }
 
@@ -68,6 +74,6 @@ public class MatMulBenchmarks
 
     private sealed class FlopsConfig : ManualConfig
     {
-        public FlopsConfig() => AddColumn(new GflopsColumn(c => 2.0 * Math.Pow(Convert.ToDouble(c.Parameters["Size"]), 3)));
+        public FlopsConfig() => AddColumn(new GflopsColumn(c => 2.0 * Math.Pow(((MatMulCase)c.Parameters["Case"]).Size, 3)));
     }
 }

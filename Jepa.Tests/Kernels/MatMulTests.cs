@@ -4,11 +4,19 @@ using Jepa.Tests.Support;
 
 namespace Jepa.Tests.Kernels;
 
+/// <summary>MatMul on both paths of the CPU accelerator: the ILGPU kernel (forced with <see cref="MatMulPath.Kernel"/>)
+/// and the SIMD host path (the default there). Host-path specifics are in <see cref="MatMulCpuTests"/>.</summary>
 public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
 {
+    /// <summary>The op on <paramref name="path"/>: the library's own (host) instance, or one forced onto the kernel.</summary>
+    private static MatMul Op(KernelLibrary ops, MatMulPath path) =>
+        path == MatMulPath.Kernel ? new MatMul(ops.Cache, path: MatMulPath.Kernel) : ops.MatMul;
+
+    private static readonly MatMulPath[] Paths = [MatMulPath.Kernel, MatMulPath.Host];
+
     /// <summary>Float64 reference: C[i] = α·op(A[i])·op(B[i]) + β·C0[i] (C0 absent means zeros, elements between
     /// C matrices stay as they are); a C stride of 0 sums the batch into one C. Returns the whole C buffer, <paramref name="cLength"/> elements.</summary>
-    private static double[] Expected(MatMulForm form, double[] a, double[] b, double[]? c0, int M, int N, int K,
+    internal static double[] Expected(MatMulForm form, double[] a, double[] b, double[]? c0, int M, int N, int K,
         MatMulBatch s, double alpha, double beta, int cLength)
     {
         var c = c0 is null ? new double[cLength] : (double[])c0.Clone();
@@ -33,35 +41,45 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
         return c;
     }
 
-    private static int Extent(int count, long stride, int size) => (int)((count - 1) * stride + size);
+    internal static int Extent(int count, long stride, int size) => (int)((count - 1) * stride + size);
 
-    public static TheoryData<MatMulForm, int, int, int> Shapes()
+    /// <summary>Small odd shapes on both paths, plus shapes for the host path that cross every block of it
+    /// (several row and column tasks, A row blocks and K blocks, partial edge tiles).</summary>
+    public static TheoryData<MatMulPath, MatMulForm, int, int, int> Shapes()
     {
-        var d = new TheoryData<MatMulForm, int, int, int>();
+        var d = new TheoryData<MatMulPath, MatMulForm, int, int, int>();
         foreach (var form in new[] { MatMulForm.NN, MatMulForm.NT, MatMulForm.TN })
-            foreach (var (m, n, k) in new[] { (1, 1, 1), (37, 29, 45), (65, 33, 17), (33, 70, 100) })
-                d.Add(form, m, n, k);
+        {
+            foreach (var path in Paths)
+                foreach (var (m, n, k) in new[] { (1, 1, 1), (37, 29, 45), (65, 33, 17), (33, 70, 100) })
+                    d.Add(path, form, m, n, k);
+            d.Add(MatMulPath.Host, form, 397, 263, 270);
+            d.Add(MatMulPath.Host, form, 7, 300, 513);
+        }
         return d;
     }
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void ForwardMatchesFloat64(MatMulForm form, int M, int N, int K)
+    public void ForwardMatchesFloat64(MatMulPath path, MatMulForm form, int M, int N, int K)
     {
         var a = Reference.Random(M * K, 11); var b = Reference.Random(K * N, 12);
         using var ta = f.Upload(a, M * K); using var tb = f.Upload(b, K * N);
         // β = 0 must not read C: start it as NaN.
         using var tc = f.Upload(Enumerable.Repeat(float.NaN, M * N).ToArray(), M * N);
-        f.Ops.MatMul.Forward(form, ta.View, tb.View, tc.View, M, N, K);
+        Op(f.Ops, path).Forward(form, ta.View, tb.View, tc.View, M, N, K);
         var want = Expected(form, Reference.ToDouble(a), Reference.ToDouble(b), null, M, N, K, MatMulBatch.Single, 1, 0, M * N);
-        Reference.AssertClose(tc.ToArray(), want, 1e-6, $"{form} {M}×{N}×{K}");
+        Reference.AssertClose(tc.ToArray(), want, 1e-6, $"{path} {form} {M}×{N}×{K}");
     }
 
     [Theory]
-    [InlineData(MatMulForm.NN)]
-    [InlineData(MatMulForm.NT)]
-    [InlineData(MatMulForm.TN)]
-    public void BatchedBroadcastWeightAccumulatesWithAlphaBeta(MatMulForm form)
+    [InlineData(MatMulPath.Kernel, MatMulForm.NN)]
+    [InlineData(MatMulPath.Kernel, MatMulForm.NT)]
+    [InlineData(MatMulPath.Kernel, MatMulForm.TN)]
+    [InlineData(MatMulPath.Host, MatMulForm.NN)]
+    [InlineData(MatMulPath.Host, MatMulForm.NT)]
+    [InlineData(MatMulPath.Host, MatMulForm.TN)]
+    public void BatchedBroadcastWeightAccumulatesWithAlphaBeta(MatMulPath path, MatMulForm form)
     {
         const int M = 19, N = 23, K = 13, count = 3;
         // A packed, B shared by the batch (stride 0), C with a gap of 5 elements between matrices.
@@ -69,31 +87,37 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
         int la = Extent(count, s.StrideA, M * K), lb = K * N, lc = Extent(count, s.StrideC, M * N);
         var a = Reference.Random(la, 21); var b = Reference.Random(lb, 22); var c0 = Reference.Random(lc, 23);
         using var ta = f.Upload(a, la); using var tb = f.Upload(b, lb); using var tc = f.Upload(c0, lc);
-        f.Ops.MatMul.Forward(form, ta.View, tb.View, tc.View, M, N, K, alpha: 0.75f, beta: -1.5f, batch: s);
+        Op(f.Ops, path).Forward(form, ta.View, tb.View, tc.View, M, N, K, alpha: 0.75f, beta: -1.5f, batch: s);
         var want = Expected(form, Reference.ToDouble(a), Reference.ToDouble(b), Reference.ToDouble(c0), M, N, K, s, 0.75, -1.5, lc);
-        Reference.AssertClose(tc.ToArray(), want, 1e-6, $"{form} batched");
+        Reference.AssertClose(tc.ToArray(), want, 1e-6, $"{path} {form} batched");
     }
 
-    [Fact]
-    public void ZeroOutputStrideSumsTheBatch()
+    [Theory]
+    [InlineData(MatMulPath.Kernel)]
+    [InlineData(MatMulPath.Host)]
+    public void ZeroOutputStrideSumsTheBatch(MatMulPath path)
     {
         const int M = 9, N = 35, K = 40, count = 4;
         var s = new MatMulBatch(count, M * K, K * N, 0);
         var a = Reference.Random(count * M * K, 31); var b = Reference.Random(count * K * N, 32); var c0 = Reference.Random(M * N, 33);
         using var ta = f.Upload(a, a.Length); using var tb = f.Upload(b, b.Length); using var tc = f.Upload(c0, M * N);
-        f.Ops.MatMul.Forward(MatMulForm.NN, ta.View, tb.View, tc.View, M, N, K, beta: 1f, batch: s);
+        Op(f.Ops, path).Forward(MatMulForm.NN, ta.View, tb.View, tc.View, M, N, K, beta: 1f, batch: s);
         var want = Expected(MatMulForm.NN, Reference.ToDouble(a), Reference.ToDouble(b), Reference.ToDouble(c0), M, N, K, s, 1, 1, M * N);
-        Reference.AssertClose(tc.ToArray(), want, 1e-6, "batch sum");
+        Reference.AssertClose(tc.ToArray(), want, 1e-6, $"{path} batch sum");
     }
 
     /// <summary>Backward of every form against central finite differences of the float64 forward, batched with
     /// a broadcast B (so dB sums over the batch), gradients starting non-zero (the += convention).</summary>
     [Theory]
-    [InlineData(MatMulForm.NT, 1, 9, 6, 11)]   // linear layer y[BT, OC] = x[BT, C]·W[OC, C]ᵀ
-    [InlineData(MatMulForm.NT, 2, 5, 7, 6)]
-    [InlineData(MatMulForm.NN, 2, 5, 7, 6)]
-    [InlineData(MatMulForm.TN, 2, 5, 7, 6)]
-    public void BackwardMatchesFiniteDifferences(MatMulForm form, int count, int M, int N, int K)
+    [InlineData(MatMulPath.Kernel, MatMulForm.NT, 1, 9, 6, 11)]   // linear layer y[BT, OC] = x[BT, C]·W[OC, C]ᵀ
+    [InlineData(MatMulPath.Kernel, MatMulForm.NT, 2, 5, 7, 6)]
+    [InlineData(MatMulPath.Kernel, MatMulForm.NN, 2, 5, 7, 6)]
+    [InlineData(MatMulPath.Kernel, MatMulForm.TN, 2, 5, 7, 6)]
+    [InlineData(MatMulPath.Host, MatMulForm.NT, 1, 9, 6, 11)]
+    [InlineData(MatMulPath.Host, MatMulForm.NT, 2, 5, 7, 6)]
+    [InlineData(MatMulPath.Host, MatMulForm.NN, 2, 5, 7, 6)]
+    [InlineData(MatMulPath.Host, MatMulForm.TN, 2, 5, 7, 6)]
+    public void BackwardMatchesFiniteDifferences(MatMulPath path, MatMulForm form, int count, int M, int N, int K)
     {
         const float alpha = 0.5f;
         var s = count == 1 ? MatMulBatch.Single : new MatMulBatch(count, M * K, 0, M * N);
@@ -102,38 +126,42 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
         var da0 = Reference.Random(la, 44); var db0 = Reference.Random(lb, 45);
         using var ta = f.Upload(a, la); using var tb = f.Upload(b, lb); using var tdc = f.Upload(w, lc);
         using var tda = f.Upload(da0, la); using var tdb = f.Upload(db0, lb);
-        f.Ops.MatMul.Backward(form, tdc.View, ta.View, tb.View, tda.View, tdb.View, M, N, K, alpha, s);
+        Op(f.Ops, path).Backward(form, tdc.View, ta.View, tb.View, tda.View, tdb.View, M, N, K, alpha, s);
 
         double[] ad = Reference.ToDouble(a), bd = Reference.ToDouble(b), wd = Reference.ToDouble(w);
         double Loss(double[] x, double[] y) => GradCheck.Dot(Expected(form, x, y, null, M, N, K, s, alpha, 0, lc), wd);
         var numA = GradCheck.Numeric(x => Loss(x, bd), ad);
         var numB = GradCheck.Numeric(y => Loss(ad, y), bd);
-        Reference.AssertClose(tda.ToArray(), numA.Select((g, i) => da0[i] + g).ToArray(), 1e-6, $"{form} dA");
-        Reference.AssertClose(tdb.ToArray(), numB.Select((g, i) => db0[i] + g).ToArray(), 1e-6, $"{form} dB");
+        Reference.AssertClose(tda.ToArray(), numA.Select((g, i) => da0[i] + g).ToArray(), 1e-6, $"{path} {form} dA");
+        Reference.AssertClose(tdb.ToArray(), numB.Select((g, i) => db0[i] + g).ToArray(), 1e-6, $"{path} {form} dB");
     }
 
-    private static float[] Run(KernelLibrary ops, MatMulForm form, float[] a, float[] b, int M, int N, int K)
+    private static float[] Run(KernelLibrary ops, MatMulPath path, MatMulForm form, float[] a, float[] b, int M, int N, int K)
     {
         using var ta = Tensor.FromArray(ops.Device, a, a.Length); using var tb = Tensor.FromArray(ops.Device, b, b.Length);
         using var tc = Tensor.Empty(ops.Device, M * N);
-        ops.MatMul.Forward(form, ta.View, tb.View, tc.View, M, N, K);
+        Op(ops, path).Forward(form, ta.View, tb.View, tc.View, M, N, K);
         return tc.ToArray();
     }
 
+    /// <summary>Twice on the fixture's device (2 chunks), then on devices with 1 and 3 chunks: bitwise equal. The
+    /// host shape has several tasks and K blocks, so threads really split it differently.</summary>
     [Theory]
-    [InlineData(MatMulForm.NT)]
-    [InlineData(MatMulForm.TN)]
-    public void ForwardIsBitwiseDeterministic(MatMulForm form)
+    [InlineData(MatMulPath.Kernel, MatMulForm.NT, 65, 47, 77)]
+    [InlineData(MatMulPath.Kernel, MatMulForm.TN, 65, 47, 77)]
+    [InlineData(MatMulPath.Host, MatMulForm.NN, 401, 517, 300)]
+    [InlineData(MatMulPath.Host, MatMulForm.NT, 401, 517, 300)]
+    [InlineData(MatMulPath.Host, MatMulForm.TN, 401, 517, 300)]
+    public void ForwardIsBitwiseDeterministic(MatMulPath path, MatMulForm form, int M, int N, int K)
     {
-        const int M = 65, N = 47, K = 77;
         var a = Reference.Random(M * K, 51); var b = Reference.Random(K * N, 52);
-        var first = Run(f.Ops, form, a, b, M, N, K);
-        Reference.AssertBitwiseEqual(first, Run(f.Ops, form, a, b, M, N, K), "twice");
+        var first = Run(f.Ops, path, form, a, b, M, N, K);
+        Reference.AssertBitwiseEqual(first, Run(f.Ops, path, form, a, b, M, N, K), $"{path} twice");
         using var d1 = Device.Cpu(cpuChunks: 1);
         using var d3 = Device.Cpu(cpuChunks: 3);
-        var one = Run(new KernelLibrary(d1), form, a, b, M, N, K);
-        Reference.AssertBitwiseEqual(one, Run(new KernelLibrary(d3), form, a, b, M, N, K), "cpuChunks 1 vs 3");
-        Reference.AssertBitwiseEqual(first, one, "cpuChunks 2 vs 1");
+        var one = Run(new KernelLibrary(d1), path, form, a, b, M, N, K);
+        Reference.AssertBitwiseEqual(one, Run(new KernelLibrary(d3), path, form, a, b, M, N, K), $"{path} cpuChunks 1 vs 3");
+        Reference.AssertBitwiseEqual(first, one, $"{path} cpuChunks 2 vs 1");
     }
 
     [Fact]
@@ -141,13 +169,14 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
     {
         const int M = 45, N = 38, K = 70;
         var a = Reference.Random(M * K, 61); var b = Reference.Random(N * K, 62);
-        var want = Run(f.Ops, MatMulForm.NT, a, b, M, N, K);
+        var kernel = Op(f.Ops, MatMulPath.Kernel);
+        var want = Run(f.Ops, MatMulPath.Kernel, MatMulForm.NT, a, b, M, N, K);
         foreach (var tile in new[] { (16, 16, 16), (8, 32, 5), (4, 8, 3) })
         {
-            var mm = new MatMul(f.Ops.Cache, tile);
+            var mm = new MatMul(f.Ops.Cache, tile, MatMulPath.Kernel);
             using var ta = f.Upload(a, a.Length); using var tb = f.Upload(b, b.Length); using var tc = Tensor.Empty(f.Device, M * N);
             mm.Forward(MatMulForm.NT, ta.View, tb.View, tc.View, M, N, K);
-            Reference.AssertBitwiseEqual(want, tc.ToArray(), $"tile {tile} vs {f.Ops.MatMul.Tile}");
+            Reference.AssertBitwiseEqual(want, tc.ToArray(), $"tile {tile} vs {kernel.Tile}");
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => new MatMul(f.Ops.Cache, (6, 8, 8)));
         Assert.Throws<ArgumentOutOfRangeException>(() => new MatMul(f.Ops.Cache, (64, 64, 8)));
