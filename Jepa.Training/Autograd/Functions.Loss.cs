@@ -88,7 +88,7 @@ public static partial class Functions
         int V = weight.Shape[0], C = weight.Shape[1], N = checked((int)tokens.Length);
         var y = tape.Output(weight.RequiresGrad, N, C);
         tape.Ops.Embedding.Forward(tokens.AsInt32(), weight.Value.View, y.Value.View, N, V, C);
-        if (weight.RequiresGrad)
+        if (y.RequiresGrad)
         {
             var index = tape.Own(new EmbeddingGradIndex(tape.Device));
             index.Build(hostTokens, V);
@@ -109,7 +109,7 @@ public static partial class Functions
         var y = tape.Output(x.RequiresGrad, R, C);
         EmbeddingGradIndex.Validate(rows, N);
         tape.Ops.Embedding.Forward(ids.AsInt32(), x.Value.View, y.Value.View, R, N, C);
-        if (x.RequiresGrad)
+        if (y.RequiresGrad)
         {
             var index = tape.Own(new EmbeddingGradIndex(tape.Device));
             index.Build(rows, N);

@@ -16,8 +16,16 @@ public sealed class Tape : IDisposable
     private readonly List<IDisposable> _owned = new();
     private bool _done;
 
-    /// <summary>Starts an empty tape on <paramref name="ops"/>' device.</summary>
-    public Tape(KernelLibrary ops) => Ops = ops;
+    /// <summary>Starts an empty tape on <paramref name="ops"/>' device. With <paramref name="recordGradients"/> false
+    /// (inference) nothing is recorded and no output requires a gradient.</summary>
+    public Tape(KernelLibrary ops, bool recordGradients = true)
+    {
+        Ops = ops;
+        RecordsGradients = recordGradients;
+    }
+
+    /// <summary>False for an inference tape.</summary>
+    public bool RecordsGradients { get; }
 
     /// <summary>The kernels.</summary>
     public KernelLibrary Ops { get; }
@@ -55,7 +63,7 @@ public sealed class Tape : IDisposable
     public Variable Input(Tensor value, bool requiresGrad = false, string? name = null) => new(value, requiresGrad, name);
 
     /// <summary>A new output variable of the given shape; it needs a gradient when any input does.</summary>
-    public Variable Output(bool requiresGrad, params int[] shape) => new(Empty(shape), requiresGrad);
+    public Variable Output(bool requiresGrad, params int[] shape) => new(Empty(shape), requiresGrad && RecordsGradients);
 
     /// <summary>The gradient buffer of <paramref name="v"/>, created as zeros on first use.</summary>
     public Tensor Grad(Variable v)

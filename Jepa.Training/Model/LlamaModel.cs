@@ -193,6 +193,40 @@ public sealed class LlamaModel : IDisposable
         return tape.RmsNorm(x, FinalNorm, eps);
     }
 
+    /// <summary>
+    /// Inference forward of new tokens [B, Tq] at positions [cache.Length, cache.Length + Tq) through the
+    /// key/value cache, which it extends. Returns the final hidden states [B·Tq, C] (no gradients).
+    /// </summary>
+    public Variable ForwardCached(Tape tape, KvCache cache, int[] tokens, int tq)
+    {
+        var cfg = Config;
+        int B = cache.B, H = cfg.Heads, Hkv = cfg.KvHeads, D = cfg.HeadDim, start = cache.Length;
+        if (start + tq > cache.MaxLength) throw new ArgumentException($"Generation needs {start + tq} positions but the cache holds {cache.MaxLength}.");
+        var positions = new int[B * tq];
+        for (int i = 0; i < positions.Length; i++) positions[i] = start + i % tq;
+        using var batch = new SequenceBatch(Device, B, tq, tokens, cfg.VocabSize, positions);
+        float eps = (float)cfg.NormEps;
+        var x = tape.Embedding(Embed, batch.Tokens, batch.HostTokens);
+        for (int l = 0; l < Blocks.Count; l++)
+        {
+            var blk = Blocks[l];
+            var h = tape.RmsNorm(x, blk.AttnNorm, eps);
+            var q = tape.Rope(tape.Linear(h, blk.Wq), B, tq, H, D, Rope, batch.Positions, Convention);
+            var k = tape.Rope(tape.Linear(h, blk.Wk), B, tq, Hkv, D, Rope, batch.Positions, Convention);
+            var v = tape.Linear(h, blk.Wv);
+            Ops.CachedAttention.Append(k.Value.View, cache.Keys[l].View, B, tq, start, cache.MaxLength, Hkv, D);
+            Ops.CachedAttention.Append(v.Value.View, cache.Values[l].View, B, tq, start, cache.MaxLength, Hkv, D);
+            var a = tape.Output(false, B * tq, H * D);
+            Ops.CachedAttention.Forward(q.Value.View, cache.Keys[l].View, cache.Values[l].View, a.Value.View, B, tq, start, cache.MaxLength, H, Hkv, D);
+            x = tape.Add(x, tape.Linear(a, blk.Wo));
+            var m = tape.RmsNorm(x, blk.MlpNorm, eps);
+            var s = tape.SwiGlu(tape.Linear(m, blk.Gate), tape.Linear(m, blk.Up));
+            x = tape.Add(x, tape.Linear(s, blk.Down));
+        }
+        cache.Length = start + tq;
+        return tape.RmsNorm(x, FinalNorm, eps);
+    }
+
     /// <summary>Logits [rows, V] of hidden states [rows, C] through the LM head (tied or not).</summary>
     public Variable Logits(Tape tape, Variable hidden) => tape.Linear(hidden, LmHead ?? Embed);
 

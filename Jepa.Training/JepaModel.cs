@@ -1,0 +1,174 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Jepa.Core;
+using Jepa.Core.Safetensors;
+using Jepa.Kernels;
+using Jepa.Training.Autograd;
+using Jepa.Training.Data;
+using Jepa.Training.Generation;
+using Jepa.Training.Model;
+using Jepa.Training.Objective;
+using Jepa.Training.Tokenization;
+using Jepa.Training.Training;
+
+namespace Jepa.Training;
+
+/// <summary>
+/// The library entry point for .NET applications: a language model with its tokenizer on a device.
+/// Create or load one, <see cref="Train"/> it with LLM-JEPA, <see cref="Embed"/> text into the JEPA
+/// embedding space, <see cref="Generate"/> answers, and <see cref="Save"/> it (Hugging Face layout).
+/// </summary>
+public sealed class JepaModel : IDisposable
+{
+    /// <summary>The file holding the tokenizer's description in a saved model folder.</summary>
+    public const string TokenizerFile = "jepa_tokenizer.json";
+
+    private readonly bool _ownsDevice;
+
+    private JepaModel(Device device, bool ownsDevice, LlamaModel model, ByteTokenizer tokenizer)
+    {
+        Device = device;
+        _ownsDevice = ownsDevice;
+        Model = model;
+        Ops = model.Ops;
+        Tokenizer = tokenizer;
+        Template = new ChatTemplate(tokenizer);
+    }
+
+    /// <summary>The device.</summary>
+    public Device Device { get; }
+
+    /// <summary>The kernels.</summary>
+    public KernelLibrary Ops { get; }
+
+    /// <summary>The network.</summary>
+    public LlamaModel Model { get; }
+
+    /// <summary>The tokenizer.</summary>
+    public ByteTokenizer Tokenizer { get; }
+
+    /// <summary>The chat template.</summary>
+    public ChatTemplate Template { get; }
+
+    /// <summary>
+    /// A new randomly initialised model of shape <paramref name="config"/> (its vocabulary is set to the byte
+    /// tokenizer's) on the device <paramref name="device"/> picks (null: <c>JEPA_DEVICE</c>, else the best present).
+    /// </summary>
+    public static JepaModel Create(ModelConfig config, ulong seed = 42, DeviceOptions? device = null, int predictorTokens = 8)
+    {
+        var tokenizer = new ByteTokenizer(predictorTokens);
+        var dev = Device.Create(device);
+        try
+        {
+            var ops = new KernelLibrary(dev);
+            return new JepaModel(dev, true, LlamaModel.Create(config with { VocabSize = tokenizer.VocabSize }, ops, seed), tokenizer);
+        }
+        catch
+        {
+            dev.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads a model saved by <see cref="Save"/> or a training checkpoint folder.</summary>
+    /// <exception cref="InvalidDataException">A file is missing or damaged; the message names it.</exception>
+    public static JepaModel Load(string directory, DeviceOptions? device = null)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Model folder '{directory}' does not exist.");
+        ModelConfig config;
+        int predictors = 8;
+        string stateFile = Path.Combine(directory, "state.json");
+        if (File.Exists(stateFile))
+        {
+            var state = Trainer.ReadState(directory);
+            config = state.Model;
+            if (state.Tokenizer.StartsWith(nameof(ByteTokenizer) + ":", StringComparison.Ordinal))
+                predictors = int.Parse(state.Tokenizer[(nameof(ByteTokenizer).Length + 1)..]) - 256 - ByteTokenizer.SpecialNames.Count;
+        }
+        else
+        {
+            string cfg = Path.Combine(directory, "config.json");
+            if (!File.Exists(cfg)) throw new InvalidDataException($"'{directory}' holds neither config.json nor a checkpoint's state.json.");
+            config = HfConfig.FromJson(File.ReadAllText(cfg), cfg);
+            string tok = Path.Combine(directory, TokenizerFile);
+            if (File.Exists(tok))
+                predictors = (int?)JsonNode.Parse(File.ReadAllText(tok))?["predictor_tokens"] ?? predictors;
+        }
+        var tokenizer = new ByteTokenizer(predictors);
+        if (tokenizer.VocabSize != config.VocabSize)
+            throw new InvalidDataException($"{directory}: the model's vocabulary ({config.VocabSize}) does not match the byte tokenizer with {predictors} predictor tokens ({tokenizer.VocabSize}).");
+        var dev = Device.Create(device);
+        try
+        {
+            var ops = new KernelLibrary(dev);
+            using var weights = SafetensorsReader.Open(directory);
+            var model = LlamaModel.FromTensors(config, ops, (name, _) => weights.Contains(name) ? weights.ReadTensor(name, dev) : null);
+            return new JepaModel(dev, true, model, tokenizer);
+        }
+        catch
+        {
+            dev.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Trains with LLM-JEPA. With <paramref name="runDirectory"/>, metrics and checkpoints go there;
+    /// <paramref name="resumeFrom"/> continues from a checkpoint folder bit-exactly. Cancellation saves a
+    /// checkpoint (when there is a run directory) and returns with <see cref="TrainResult.Cancelled"/> set.
+    /// </summary>
+    public TrainResult Train(IReadOnlyList<PairExample> data, JepaOptions jepa, TrainOptions options, string? runDirectory = null,
+        IProgress<StepMetrics>? progress = null, CancellationToken cancellation = default, string? resumeFrom = null, Action<string>? warning = null)
+    {
+        using var trainer = new Trainer(Model, Tokenizer, jepa, options, runDirectory);
+        if (warning is not null) trainer.Warning += warning;
+        if (resumeFrom is not null) trainer.LoadCheckpoint(resumeFrom);
+        return trainer.Train(data, progress, cancellation);
+    }
+
+    /// <summary>
+    /// The JEPA embedding of <paramref name="text"/> as a Text view: the final hidden state at the last token
+    /// (offset by <paramref name="lastTokenOffset"/>) after <paramref name="predictors"/> [PRED] tokens — Pred(Enc(text)).
+    /// With 0 predictors, Enc(text).
+    /// </summary>
+    public float[] Embed(string text, int predictors = 1, int lastTokenOffset = -1, bool frontPred = false)
+    {
+        if (predictors < 0 || predictors > Tokenizer.Special.Predictors.Count)
+            throw new ArgumentOutOfRangeException(nameof(predictors), predictors, $"Predictor tokens must be between 0 and {Tokenizer.Special.Predictors.Count}.");
+        var view = Template.Encode(new PairExample(null, text, ""), Model.Config.MaxLength).TextView;
+        int[] ids = PairBatch.TextWithPredictors(view, Tokenizer.Special.Predictors, predictors, frontPred);
+        if (ids.Length > Model.Config.MaxLength) ids = ids[..Model.Config.MaxLength];
+        int row = ids.Length + lastTokenOffset;
+        if (row < 0) throw new ArgumentException($"The text has {ids.Length} tokens, too few for last-token offset {lastTokenOffset}.");
+        using var batch = new SequenceBatch(Device, 1, ids.Length, ids, Model.Config.VocabSize);
+        using var tape = new Tape(Ops, recordGradients: false);
+        var h = tape.GatherRows(Model.Forward(tape, batch), [row]);
+        return h.Value.ToArray();
+    }
+
+    /// <summary>Generates the answer (the Code view) for <paramref name="prompt"/> (the Text view) with a key/value cache.</summary>
+    public string Generate(string prompt, GenerateOptions? options = null, string? system = null)
+    {
+        int[] ids = Template.Prompt(system, prompt);
+        var stop = new[] { Tokenizer.Special.EndOfTurn, Tokenizer.Special.Eos };
+        return Tokenizer.Decode(Generator.Generate(Model, ids, options ?? new GenerateOptions(), stop));
+    }
+
+    /// <summary>Saves the model in the Hugging Face layout: <c>config.json</c>, <c>model.safetensors</c>, and the tokenizer's description. Atomic per file.</summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), Model.Parameters.ToDictionary(p => p.Name, p => p.Value),
+            new Dictionary<string, string> { ["format"] = "pt" });
+        RunJson.WriteAtomic(Path.Combine(directory, "config.json"), HfConfig.ToJson(Model.Config));
+        RunJson.WriteAtomic(Path.Combine(directory, TokenizerFile),
+            new JsonObject { ["type"] = "byte", ["predictor_tokens"] = Tokenizer.Special.Predictors.Count }.ToJsonString());
+    }
+
+    /// <summary>Frees the model and, when it made it, the device.</summary>
+    public void Dispose()
+    {
+        Model.Dispose();
+        if (_ownsDevice) Device.Dispose();
+    }
+}
