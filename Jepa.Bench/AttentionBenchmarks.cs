@@ -8,7 +8,9 @@ namespace Jepa.Bench;
 /// <summary>
 /// Causal self-attention (Hq = Hkv = H, scale 1/√D, no segments) on the device that <see cref="Device.Create"/>
 /// picks (<c>JEPA_DEVICE</c> overrides): the forward pass, and forward plus backward, each followed by a device
-/// synchronization. Shape B 8, H 12, D 64, T 1024 on GPUs; B 1, H 4, D 64, T 128 on the CPU accelerator.
+/// synchronization. Shape B 8, H 12, D 64, T 1024 on GPUs (the kernels). On the CPU accelerator: the SIMD host
+/// path (the default there) at B 1 and 2, H 4, D 64, T 128 and 256, and the ILGPU kernels (forced) at B 1, H 4,
+/// D 64, T 128 only, since they run at a few hundredths of a GFLOP/s there.
 /// GFLOP/s convention: forward = 2·B·H·T²·D (QKᵀ and PV at 2·T²·D each, halved by the causal mask);
 /// backward = 2.5 × forward, so forward + backward = 3.5 × forward. Recomputation is not counted.
 /// </summary>
@@ -17,6 +19,7 @@ public class AttentionBenchmarks
 {
     private Device? _device;
     private KernelLibrary? _ops;
+    private Attention? _attention;
     private Tensor? _q, _k, _v, _o, _lse, _dO, _dq, _dk, _dv;
 
     /// <summary>Sizes of one benchmark case.</summary>
@@ -24,24 +27,29 @@ public class AttentionBenchmarks
     /// <param name="H">Heads.</param>
     /// <param name="T">Sequence length.</param>
     /// <param name="D">Head dimension.</param>
-    public sealed record AttentionShape(int B, int H, int T, int D)
+    /// <param name="Path">Which implementation runs.</param>
+    public sealed record AttentionShape(int B, int H, int T, int D, AttentionPath Path = AttentionPath.Auto)
     {
         /// <summary>Forward floating-point operations under the causal convention above.</summary>
         public double ForwardFlops => 2.0 * B * H * (double)T * T * D;
 
         /// <inheritdoc />
-        public override string ToString() => $"B{B} H{H} T{T} D{D}";
+        public override string ToString() => $"{Path} B{B} H{H} T{T} D{D}";
     }
 
     /// <summary>The shape to time.</summary>
     [ParamsSource(nameof(Shapes))]
     public AttentionShape Shape { get; set; } = new(1, 4, 128, 64);
 
-    /// <summary>The shape on GPUs; a small one on the CPU accelerator, so the run finishes.</summary>
+    /// <summary>The shape on GPUs; on the CPU accelerator, small shapes on the host path and the smallest
+    /// on the kernel path, so the run finishes.</summary>
     public static IEnumerable<AttentionShape> Shapes()
     {
         using var device = Device.Create();
-        return device.Geometry.IsGpu ? [new(8, 12, 1024, 64)] : [new(1, 4, 128, 64)];
+        if (device.Geometry.IsGpu) return [new(8, 12, 1024, 64)];
+        const AttentionPath host = AttentionPath.Host;
+        return [new(1, 4, 128, 64, host), new(2, 4, 128, 64, host), new(1, 4, 256, 64, host), new(2, 4, 256, 64, host),
+            new(1, 4, 128, 64, AttentionPath.Kernel)];
     }
 
     /// <summary>Opens the device, fills q, k, v and dO with random values and compiles the kernels.</summary>
@@ -51,6 +59,7 @@ public class AttentionBenchmarks
         _device = Device.Create();
         _ops = new KernelLibrary(_device);
         var s = Shape;
+        _attention = new Attention(_ops.Cache, s.Path);
         int n = s.B * s.T * s.H * s.D;
         Tensor Random(ulong seed)
         {
@@ -64,7 +73,7 @@ public class AttentionBenchmarks
         _dq = Tensor.Zeros(_device, s.B, s.T, s.H, s.D);
         _dk = Tensor.Zeros(_device, s.B, s.T, s.H, s.D);
         _dv = Tensor.Zeros(_device, s.B, s.T, s.H, s.D);
-        Console.WriteLine($"// Attention on {_device}, {s}");
+        Console.WriteLine($"// Attention on {_device}, {s}, {_attention.Path} path");
         ForwardBackward(); // compile the kernels outside the measurements
     }
 
@@ -82,7 +91,7 @@ public class AttentionBenchmarks
     {
         RunForward();
         var s = Shape;
-        _ops!.Attention.Backward(_dO!.View, _q!.View, _k!.View, _v!.View, _o!.View, _lse!.View, _dq!.View, _dk!.View, _dv!.View,
+        _attention!.Backward(_dO!.View, _q!.View, _k!.View, _v!.View, _o!.View, _lse!.View, _dq!.View, _dk!.View, _dv!.View,
             s.B, s.T, s.H, s.H, s.D);
         _device!.Synchronize();
     }
@@ -90,7 +99,7 @@ public class AttentionBenchmarks
     private void RunForward()
     {
         var s = Shape;
-        _ops!.Attention.Forward(_q!.View, _k!.View, _v!.View, _o!.View, _lse!.View, s.B, s.T, s.H, s.H, s.D);
+        _attention!.Forward(_q!.View, _k!.View, _v!.View, _o!.View, _lse!.View, s.B, s.T, s.H, s.H, s.D);
     }
 
     /// <summary>Frees the tensors and the device.</summary>

@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -21,6 +22,11 @@ namespace Jepa.Kernels;
 /// partial sum in shared memory and readers add the R partials in lane order), then after one warp
 /// barrier phase 2 applies the softmax and accumulates. Every output element has one owner and a fixed
 /// summation order: no atomics, and results do not depend on the CPU thread count.</para>
+/// <para>On the CPU accelerator, where these kernels run at about 0.04 GFLOP/s, the same computation runs by
+/// default as SIMD host code in place on the accelerator's buffers (host memory), split into fixed blocks of
+/// rows over <see cref="LaunchGeometry.CpuChunks"/> threads, with the same ownership rule; its results are
+/// bitwise independent of the thread count and differ from the kernels' only by rounding.
+/// <see cref="AttentionPath"/> picks the path.</para>
 /// </summary>
 public sealed class Attention
 {
@@ -29,24 +35,44 @@ public sealed class Attention
 
     private readonly KernelCache _k;
     private readonly bool _shuffle;
+    private readonly AttentionCpu? _host;
 
-    /// <summary>Creates the op on a device's kernel cache: warp-shuffle team sums on GPUs, shared-memory
-    /// partial sums on the CPU accelerator.</summary>
-    public Attention(KernelCache kernels) : this(kernels, kernels.Device.Geometry.IsGpu) { }
+    /// <summary>Creates the op on a device's kernel cache.</summary>
+    /// <param name="kernels">The device's kernel cache.</param>
+    /// <param name="path">Which implementation runs: by default the SIMD host path on the CPU accelerator and the
+    /// kernels elsewhere (warp-shuffle team sums on GPUs); <see cref="AttentionPath.Kernel"/> forces the kernels,
+    /// which then sum row teams through shared memory on the CPU accelerator.</param>
+    /// <exception cref="ArgumentException"><see cref="AttentionPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public Attention(KernelCache kernels, AttentionPath path = AttentionPath.Auto)
+        : this(kernels, path, kernels.Device.Geometry.IsGpu) { }
 
-    /// <summary>Creates the op with an explicit team-sum strategy, so tests can run the GPU strategy
-    /// (warp shuffles) on the CPU accelerator, where it is correct but slow.</summary>
+    /// <summary>Creates the op on the kernel path with an explicit team-sum strategy, so tests can run the GPU
+    /// strategy (warp shuffles) on the CPU accelerator, where it is correct but slow.</summary>
     /// <param name="kernels">The device's kernel cache.</param>
     /// <param name="warpShuffles">True: sum a row team's partial dot products by warp shuffles.</param>
-    public Attention(KernelCache kernels, bool warpShuffles)
+    public Attention(KernelCache kernels, bool warpShuffles) : this(kernels, AttentionPath.Kernel, warpShuffles) { }
+
+    private Attention(KernelCache kernels, AttentionPath path, bool warpShuffles)
     {
+        if (path is not (AttentionPath.Auto or AttentionPath.Kernel or AttentionPath.Host))
+            throw new ArgumentOutOfRangeException(nameof(path), path, "Attention: unknown path.");
+        bool gpu = kernels.Device.Geometry.IsGpu;
+        if (path == AttentionPath.Host && gpu)
+            throw new ArgumentException($"Attention: the host path runs only on the CPU accelerator, not on {kernels.Device}; use {nameof(AttentionPath)}.{nameof(AttentionPath.Auto)} or {nameof(AttentionPath.Kernel)}.", nameof(path));
         _k = kernels;
         _shuffle = warpShuffles;
+        Path = path == AttentionPath.Kernel || gpu ? AttentionPath.Kernel : AttentionPath.Host;
+        if (Path == AttentionPath.Host) _host = new AttentionCpu(kernels.Device);
     }
+
+    /// <summary>The path this instance runs: <see cref="AttentionPath.Kernel"/> or <see cref="AttentionPath.Host"/>
+    /// (never <see cref="AttentionPath.Auto"/>).</summary>
+    public AttentionPath Path { get; }
 
     private LaunchGeometry G => _k.Device.Geometry;
 
-    /// <summary>The largest head dimension this device runs (the lanes of one row must share a warp).</summary>
+    /// <summary>The largest head dimension this device runs (the lanes of one row must share a warp); the host
+    /// path keeps the same limit, so a model that runs on one path runs on the other.</summary>
     public int MaxHeadDim => LaneDims * Math.Min(G.WarpSize, 32);
 
     /// <summary>Sizes and launch plan of one call, as handed to the kernels (public because ILGPU's CPU
@@ -175,6 +201,11 @@ public sealed class Attention
         Check.Length(op, nameof(q), q, nq); Check.Length(op, nameof(k), k, nkv); Check.Length(op, nameof(v), v, nkv);
         Check.Length(op, nameof(o), o, nq); Check.Length(op, nameof(lse), lse, (long)B * Hq * T);
         CheckSegments(op, segments, B, T);
+        if (_host is not null)
+        {
+            _host.Forward(q, k, v, o, lse, B, T, Hq, Hkv, D, segments, p.Scale);
+            return;
+        }
         _k.Get("Attention.Forward", acc => acc.LoadStreamKernel<Plan, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(ForwardKernel))
             (Config(p, Blocks(T, p.Rows), B * Hq, p.SharedFloats(1, 1)), p, q, k, v, segments.IsValid ? segments : NoSegments(lse), o, lse);
     }
@@ -249,7 +280,8 @@ public sealed class Attention
     /// dq += ∂L/∂q, dk += ∂L/∂k, dv += ∂L/∂v for upstream gradient <paramref name="dO"/>.
     /// Two kernels, neither with atomics: one owns blocks of query rows and loops over keys (dq, and
     /// D_i = Σ_d dO·O), the other owns blocks of keys of one kv head and loops, in a fixed order, over
-    /// the query heads that share it and their rows (dk, dv). Rents a [B, Hq, T] scratch from the pool.
+    /// the query heads that share it and their rows (dk, dv). Rents a [B, Hq, T] scratch from the pool (the host
+    /// path: transposed copies of q, k, v, dO and padded lse, delta and segment rows).
     /// </summary>
     /// <param name="dO">Upstream gradient [B, T, Hq, D].</param>
     /// <param name="q">Queries [B, T, Hq, D] as given to the forward pass.</param>
@@ -278,6 +310,11 @@ public sealed class Attention
         Check.Length(op, nameof(v), v, nkv); Check.Length(op, nameof(o), o, nq); Check.Length(op, nameof(lse), lse, nl);
         Check.Length(op, nameof(dq), dq, nq); Check.Length(op, nameof(dk), dk, nkv); Check.Length(op, nameof(dv), dv, nkv);
         CheckSegments(op, segments, B, T);
+        if (_host is not null)
+        {
+            _host.Backward(dO, q, k, v, o, lse, dq, dk, dv, B, T, Hq, Hkv, D, segments, p.Scale);
+            return;
+        }
         var seg = segments.IsValid ? segments : NoSegments(lse);
 
         using var delta = Tensor.Empty(_k.Device, B, Hq, T);

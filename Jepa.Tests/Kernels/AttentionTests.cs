@@ -7,8 +7,13 @@ using Device = Jepa.Core.Device;
 
 namespace Jepa.Tests.Kernels;
 
+/// <summary>Both attention paths on the CPU accelerator: the ILGPU kernels (<see cref="AttentionPath.Kernel"/>, forced,
+/// as they run on GPUs) and the SIMD host path (<see cref="AttentionPath.Host"/>, the CPU default), each against the
+/// float64 reference, and against each other on shapes too large for finite differences.</summary>
 public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 {
+    private const AttentionPath Kernel = AttentionPath.Kernel, Host = AttentionPath.Host;
+
     /// <summary>Sizes of one attention call; Segments names the mask: none (causal), random runs,
     /// packed [Text+PRED ‖ Code] (two segments per row) or interleaved (t mod 3, not contiguous).</summary>
     public sealed record Case(int B, int T, int Hq, int Hkv, int D, string Segments = "none")
@@ -106,12 +111,12 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         op.Forward(x.Q.View, x.K.View, x.V.View, x.O.View, x.Lse.View, c.B, c.T, c.Hq, c.Hkv, c.D, x.SegView, scale);
 
     /// <summary>Forward, then backward of Σ w·o from the given starting gradients; returns o, lse, dq, dk, dv.
-    /// Runs <paramref name="op"/> when given, else the library's attention.</summary>
-    private static float[][] RunBoth(KernelLibrary ops, Case c, float[] q, float[] k, float[] v, int[]? seg,
+    /// Runs <paramref name="op"/> when given, else a new attention on <paramref name="path"/>.</summary>
+    private static float[][] RunBoth(KernelLibrary ops, AttentionPath path, Case c, float[] q, float[] k, float[] v, int[]? seg,
         float[] w, float[] dq0, float[] dk0, float[] dv0, Attention? op = null)
     {
         var dev = ops.Device;
-        op ??= ops.Attention;
+        op ??= new Attention(ops.Cache, path);
         using var x = Upload(dev, c, q, k, v, seg);
         Forward(op, c, x);
         using var dO = Tensor.FromArray(dev, w, c.Nq);
@@ -125,22 +130,30 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     // ---------------------------------------------------------------- forward
 
-    public static TheoryData<Case> ForwardCases() =>
-    [
+    /// <summary>Every case on both paths.</summary>
+    private static TheoryData<Case, AttentionPath> OnBothPaths(params Case[] cases)
+    {
+        var data = new TheoryData<Case, AttentionPath>();
+        foreach (var path in new[] { Kernel, Host })
+        foreach (var c in cases) data.Add(c, path);
+        return data;
+    }
+
+    public static TheoryData<Case, AttentionPath> ForwardCases() => OnBothPaths(
         new(1, 1, 1, 1, 16),
         new(2, 37, 4, 2, 16),
         new(1, 70, 2, 1, 32),
         new(2, 37, 4, 2, 16, "random"),
         new(1, 70, 2, 1, 32, "packed"),
         new(2, 23, 3, 1, 48, "random"),
+        new(1, 29, 3, 1, 20, "random"),
         new(1, 19, 2, 2, 64, "packed"),
         new(1, 17, 2, 1, 64, "interleaved"),
-        new(1, 13, 2, 1, 128, "random"),
-    ];
+        new(1, 13, 2, 1, 128, "random"));
 
     [Theory]
     [MemberData(nameof(ForwardCases))]
-    public void ForwardMatchesFloat64Reference(Case c)
+    public void ForwardMatchesFloat64Reference(Case c, AttentionPath path)
     {
         ulong seed = (ulong)(c.T * 131 + c.D);
         var q = Reference.Random(c.Nq, seed + 1, -2f, 2f);
@@ -148,33 +161,37 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         var v = Reference.Random(c.Nkv, seed + 3);
         var seg = MakeSegments(c, seed + 4);
         using var x = Upload(f.Device, c, q, k, v, seg);
-        Forward(f.Ops.Attention, c, x);
+        Forward(new Attention(f.Ops.Cache, path), c, x);
         var (o, lse) = Dense(c, Reference.ToDouble(q), Reference.ToDouble(k), Reference.ToDouble(v), seg, 1 / Math.Sqrt(c.D));
-        Reference.AssertClose(x.O.ToArray(), o, 2e-6, $"o {c}");
-        Reference.AssertClose(x.Lse.ToArray(), lse, 2e-6, $"lse {c}");
+        Reference.AssertClose(x.O.ToArray(), o, 2e-6, $"o {c} {path}");
+        Reference.AssertClose(x.Lse.ToArray(), lse, 2e-6, $"lse {c} {path}");
     }
 
-    [Fact]
-    public void CustomScaleIsApplied()
+    [Theory]
+    [InlineData(Kernel)]
+    [InlineData(Host)]
+    public void CustomScaleIsApplied(AttentionPath path)
     {
         var c = new Case(1, 21, 2, 1, 32, "random");
         var q = Reference.Random(c.Nq, 11); var k = Reference.Random(c.Nkv, 12); var v = Reference.Random(c.Nkv, 13);
         var seg = MakeSegments(c, 14);
         using var x = Upload(f.Device, c, q, k, v, seg);
-        Forward(f.Ops.Attention, c, x, scale: 1.7f);
+        Forward(new Attention(f.Ops.Cache, path), c, x, scale: 1.7f);
         var (o, lse) = Dense(c, Reference.ToDouble(q), Reference.ToDouble(k), Reference.ToDouble(v), seg, 1.7f);
         Reference.AssertClose(x.O.ToArray(), o, 2e-6, "o");
         Reference.AssertClose(x.Lse.ToArray(), lse, 2e-6, "lse");
     }
 
-    [Fact]
-    public void TokenAloneInItsSegmentAttendsOnlyToItself()
+    [Theory]
+    [InlineData(Kernel)]
+    [InlineData(Host)]
+    public void TokenAloneInItsSegmentAttendsOnlyToItself(AttentionPath path)
     {
         var c = new Case(1, 9, 2, 1, 16);
         int[] seg = [5, 5, 6, 7, 7, 7, 8, 8, 9]; // tokens 2 and 8 are alone; token 0 is first
         var q = Reference.Random(c.Nq, 21); var k = Reference.Random(c.Nkv, 22); var v = Reference.Random(c.Nkv, 23);
         using var x = Upload(f.Device, c, q, k, v, seg);
-        Forward(f.Ops.Attention, c, x);
+        Forward(new Attention(f.Ops.Cache, path), c, x);
         var o = x.O.ToArray(); var lse = x.Lse.ToArray();
         foreach (int t in new[] { 0, 2, 8 })
         for (int h = 0; h < c.Hq; h++)
@@ -191,17 +208,16 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     // ---------------------------------------------------------------- backward
 
-    public static TheoryData<Case> BackwardCases() =>
-    [
+    public static TheoryData<Case, AttentionPath> BackwardCases() => OnBothPaths(
         new(1, 7, 2, 1, 16, "random"),
         new(2, 5, 2, 2, 32),
         new(1, 6, 4, 2, 48, "packed"),
-        new(1, 4, 2, 1, 128, "random"),
-    ];
+        new(1, 9, 2, 1, 12, "interleaved"),
+        new(1, 4, 2, 1, 128, "random"));
 
     [Theory]
     [MemberData(nameof(BackwardCases))]
-    public void BackwardMatchesFiniteDifferences(Case c) => CheckAgainstReference(c, f.Ops.Attention);
+    public void BackwardMatchesFiniteDifferences(Case c, AttentionPath path) => CheckAgainstReference(c, new Attention(f.Ops.Cache, path));
 
     /// <summary>The GPU strategy (row-team sums by warp shuffles) run on the CPU accelerator.</summary>
     [Theory]
@@ -219,7 +235,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         var v = Reference.Random(c.Nkv, seed + 3);
         var w = Reference.Random(c.Nq, seed + 4);
         var seg = MakeSegments(c, seed + 5);
-        var got = RunBoth(f.Ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv], op);
+        var got = RunBoth(f.Ops, op.Path, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv], op);
 
         double scale = 1 / Math.Sqrt(c.D);
         double[] qd = Reference.ToDouble(q), kd = Reference.ToDouble(k), vd = Reference.ToDouble(v), wd = Reference.ToDouble(w);
@@ -234,15 +250,17 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         Reference.AssertClose(got[4], numDv, 5e-6, $"dv {c}");
     }
 
-    [Fact]
-    public void BackwardAccumulatesIntoGradients()
+    [Theory]
+    [InlineData(Kernel)]
+    [InlineData(Host)]
+    public void BackwardAccumulatesIntoGradients(AttentionPath path)
     {
         var c = new Case(1, 19, 4, 2, 32, "random");
         var q = Reference.Random(c.Nq, 31); var k = Reference.Random(c.Nkv, 32); var v = Reference.Random(c.Nkv, 33);
         var w = Reference.Random(c.Nq, 34); var seg = MakeSegments(c, 35);
         var dq0 = Reference.Random(c.Nq, 36); var dk0 = Reference.Random(c.Nkv, 37); var dv0 = Reference.Random(c.Nkv, 38);
-        var fromZero = RunBoth(f.Ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
-        var fromInit = RunBoth(f.Ops, c, q, k, v, seg, w, dq0, dk0, dv0);
+        var fromZero = RunBoth(f.Ops, path, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+        var fromInit = RunBoth(f.Ops, path, c, q, k, v, seg, w, dq0, dk0, dv0);
         // Each element is updated once as g0 + g, so the accumulated result is exactly g0 + (0 + g).
         Reference.AssertBitwiseEqual(fromInit[2], dq0.Zip(fromZero[2], (a, g) => a + g).ToArray(), "dq");
         Reference.AssertBitwiseEqual(fromInit[3], dk0.Zip(fromZero[3], (a, g) => a + g).ToArray(), "dk");
@@ -257,13 +275,110 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         var c = new Case(2, 37, 4, 2, 32, "random");
         var q = Reference.Random(c.Nq, 41); var k = Reference.Random(c.Nkv, 42); var v = Reference.Random(c.Nkv, 43);
         var w = Reference.Random(c.Nq, 44); var seg = MakeSegments(c, 45);
-        float[][] Run(KernelLibrary ops) => RunBoth(ops, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+        float[][] Run(KernelLibrary ops) => RunBoth(ops, Kernel, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
 
         var first = Run(f.Ops);
         var second = Run(f.Ops);
         string[] names = ["o", "lse", "dq", "dk", "dv"];
         for (int i = 0; i < names.Length; i++) Reference.AssertBitwiseEqual(first[i], second[i], names[i] + " twice");
         ChunkRuns.AssertIndependentOfChunks(Run, "attention (o, lse, dq, dk, dv)");
+    }
+
+    /// <summary>The host path, on a shape that gives every thread many blocks of rows: twice on the fixture's
+    /// device (2 threads; the second run rents no new device memory), then on 1 and on 3 threads; all bitwise equal.</summary>
+    [Theory]
+    [InlineData("none")]
+    [InlineData("packed")]
+    public void HostPathIsBitwiseReproducibleAndIndependentOfCpuChunks(string segments)
+    {
+        var c = new Case(2, 77, 4, 2, 64, segments);
+        var q = Reference.Random(c.Nq, 51); var k = Reference.Random(c.Nkv, 52); var v = Reference.Random(c.Nkv, 53);
+        var w = Reference.Random(c.Nq, 54); var seg = MakeSegments(c, 55);
+        var dq0 = Reference.Random(c.Nq, 56); var dk0 = Reference.Random(c.Nkv, 57); var dv0 = Reference.Random(c.Nkv, 58);
+        float[][] Run(KernelLibrary ops) => RunBoth(ops, Host, c, q, k, v, seg, w, dq0, dk0, dv0);
+
+        var first = Run(f.Ops);
+        long allocations = f.Device.Pool.Allocations;
+        var again = Run(f.Ops);
+        Assert.Equal(allocations, f.Device.Pool.Allocations); // steady state: scratch comes back from the pool
+        var runs = new[] { ("run twice", again), ("1 thread", ChunkRuns.OnCpu(1, Run)), ("3 threads", ChunkRuns.OnCpu(3, Run)) };
+        string[] names = ["o", "lse", "dq", "dk", "dv"];
+        foreach (var (what, other) in runs)
+            for (int i = 0; i < names.Length; i++) Reference.AssertBitwiseEqual(first[i], other[i], $"{names[i]} ({what})");
+    }
+
+    // ---------------------------------------------------------------- host path against the kernels
+
+    /// <summary>Shapes too large for finite differences: the host path's o, lse, dq, dk, dv against the kernels'
+    /// (both float32 with different rounding), and its o and lse against the float64 reference.</summary>
+    [Theory]
+    [InlineData(2, 45, 4, 2, 64, "random")]
+    [InlineData(1, 66, 6, 2, 32, "packed")]
+    [InlineData(1, 33, 2, 1, 128, "interleaved")]
+    [InlineData(1, 40, 4, 4, 40, "none")]
+    public void HostPathMatchesKernelPath(int B, int T, int Hq, int Hkv, int D, string segments)
+    {
+        var c = new Case(B, T, Hq, Hkv, D, segments);
+        ulong seed = (ulong)(T * 7 + D);
+        var q = Reference.Random(c.Nq, seed + 1, -2f, 2f);
+        var k = Reference.Random(c.Nkv, seed + 2, -2f, 2f);
+        var v = Reference.Random(c.Nkv, seed + 3);
+        var w = Reference.Random(c.Nq, seed + 4);
+        var seg = MakeSegments(c, seed + 5);
+        var host = RunBoth(f.Ops, Host, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+        var kernel = RunBoth(f.Ops, Kernel, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+
+        var (o, lse) = Dense(c, Reference.ToDouble(q), Reference.ToDouble(k), Reference.ToDouble(v), seg, 1 / Math.Sqrt(c.D));
+        Reference.AssertClose(host[0], o, 2e-6, $"o {c}");
+        Reference.AssertClose(host[1], lse, 2e-6, $"lse {c}");
+        string[] names = ["o", "lse", "dq", "dk", "dv"];
+        for (int i = 0; i < names.Length; i++)
+            Reference.AssertClose(host[i], Reference.ToDouble(kernel[i]), 1e-5, $"{names[i]} host vs kernel {c}");
+    }
+
+    /// <summary>Views that start inside a larger buffer (as tensors sliced from a workspace do): the host path
+    /// reads and writes at the views' offsets, giving the same bits as on whole buffers, and leaves the rest alone.</summary>
+    [Fact]
+    public void HostPathWorksOnSubViews()
+    {
+        var c = new Case(1, 21, 4, 2, 24, "random");
+        var q = Reference.Random(c.Nq, 61); var k = Reference.Random(c.Nkv, 62); var v = Reference.Random(c.Nkv, 63);
+        var w = Reference.Random(c.Nq, 64); var seg = MakeSegments(c, 65)!;
+        var whole = RunBoth(f.Ops, Host, c, q, k, v, seg, w, new float[c.Nq], new float[c.Nkv], new float[c.Nkv]);
+
+        // One buffer: gap | q | k | v | o | lse | dO | dq | dk | dv | segments, each at an odd offset.
+        int[] lengths = [c.Nq, c.Nkv, c.Nkv, c.Nq, c.Nlse, c.Nq, c.Nq, c.Nkv, c.Nkv, c.B * c.T];
+        var offsets = new int[lengths.Length];
+        int at = 3;
+        for (int i = 0; i < lengths.Length; i++) { offsets[i] = at; at += lengths[i] + 5; }
+        var init = Reference.Random(at, 66);
+        q.CopyTo(init, offsets[0]); k.CopyTo(init, offsets[1]); v.CopyTo(init, offsets[2]); w.CopyTo(init, offsets[5]);
+        Array.Clear(init, offsets[6], c.Nq); Array.Clear(init, offsets[7], c.Nkv); Array.Clear(init, offsets[8], c.Nkv);
+        System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(seg.AsSpan()).CopyTo(init.AsSpan(offsets[9]));
+        using var all = Tensor.FromArray(f.Device, init, at);
+        ArrayView<float> V(int i) => all.View.SubView(offsets[i], lengths[i]);
+        var op = new Attention(f.Ops.Cache, Host);
+        op.Forward(V(0), V(1), V(2), V(3), V(4), c.B, c.T, c.Hq, c.Hkv, c.D, V(9).Cast<int>());
+        op.Backward(V(5), V(0), V(1), V(2), V(3), V(4), V(6), V(7), V(8), c.B, c.T, c.Hq, c.Hkv, c.D, V(9).Cast<int>());
+        var got = all.ToArray();
+
+        int[] outputs = [3, 4, 6, 7, 8];
+        for (int i = 0; i < outputs.Length; i++)
+            Reference.AssertBitwiseEqual(got.AsSpan(offsets[outputs[i]], lengths[outputs[i]]), whole[i], $"output {i} on a sub-view");
+        var written = new bool[at];
+        foreach (int i in outputs) Array.Fill(written, true, offsets[i], lengths[i]);
+        for (int e = 0; e < at; e++)
+            if (!written[e]) Assert.True(BitConverter.SingleToInt32Bits(got[e]) == BitConverter.SingleToInt32Bits(init[e]), $"element {e} outside the outputs changed");
+    }
+
+    [Fact]
+    public void PathsAreChosenPerDevice()
+    {
+        Assert.Equal(Host, f.Ops.Attention.Path);
+        Assert.Equal(Host, new Attention(f.Ops.Cache).Path);
+        Assert.Equal(Kernel, new Attention(f.Ops.Cache, Kernel).Path);
+        Assert.Equal(Kernel, new Attention(f.Ops.Cache, warpShuffles: true).Path);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Attention(f.Ops.Cache, (AttentionPath)7));
     }
 
     // ---------------------------------------------------------------- errors

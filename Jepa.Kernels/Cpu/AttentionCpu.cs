@@ -1,0 +1,304 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using ILGPU;
+using Jepa.Core;
+using static Jepa.Kernels.Cpu.AttentionCpuSimd;
+using Device = Jepa.Core.Device;
+using Tensor = Jepa.Core.Tensor;
+
+namespace Jepa.Kernels.Cpu;
+
+/// <summary>
+/// <see cref="Attention"/> as SIMD host code working in place on the CPU accelerator's buffers (which are host
+/// memory), with the same semantics as the ILGPU kernels: layouts, lse, masking, scale, accumulated gradients.
+/// <para>Work items are blocks of <see cref="Rows"/> rows of one (batch, head): query rows for the forward pass
+/// and dQ, key rows of one kv head for dK/dV. Each item computes its block's dot products with all keys (or
+/// queries) it may see as a small matrix product against a transposed, padded copy of K (V, Q, dO) made once
+/// per call, applies the mask and the softmax on whole vectors, then accumulates its rows' outputs as weighted
+/// sums of rows. Each output element is owned by one item and summed in a fixed order (one FMA chain), so
+/// results are bitwise independent of the number of threads (<see cref="LaunchGeometry.CpuChunks"/>), which
+/// only sets how many items run at once.</para>
+/// <para>The forward pass scores each row's visible keys, takes their max m and sum l of exp(s − m), and
+/// writes o = Σ exp(s − m)·v / l and lse = m + log l. The backward pass first writes dq row by row
+/// (D_i = dO_i·O_i, p = exp(s − lse), ds = p·(dO_i·v_j − D_i), dq_i += scale·Σ_j ds·k_j), then dk and dv per key
+/// row, looping over the group's query heads in order and their query rows ascending.</para>
+/// </summary>
+internal sealed unsafe class AttentionCpu
+{
+    /// <summary>Rows per work item (the micro-tile height of <see cref="AttentionCpuSimd.Dots"/>).</summary>
+    private const int Rows = 4;
+
+    private readonly Device _device;
+    private readonly ParallelOptions _parallel;
+
+    /// <summary>Binds the host path to a CPU-accelerator device; it runs on its <see cref="LaunchGeometry.CpuChunks"/> threads.</summary>
+    public AttentionCpu(Device device)
+    {
+        _device = device;
+        _parallel = new ParallelOptions { MaxDegreeOfParallelism = device.Geometry.CpuChunks };
+    }
+
+    /// <summary>Host addresses and sizes of one call.</summary>
+    private struct Call
+    {
+        public float* Q, K, V, O, Lse, DO, DQ, DK, DV;
+        public float* Kt, Vt, Qt, DOt, LseP, Delta;
+        public int* Seg;
+        public int B, T, Tp, Hq, Hkv, G, D;
+        public float Scale;
+
+        /// <summary>Floats between consecutive tokens of q, o (QS) and of k, v (KS).</summary>
+        public readonly long QS => (long)Hq * D;
+        public readonly long KS => (long)Hkv * D;
+
+        /// <summary>Offset of row (b, t, head) in a [B, T, H, D] tensor.</summary>
+        public readonly long Row(int b, int t, int H, int head) => (((long)b * T + t) * H + head) * D;
+
+        /// <summary>Offset of (b, head) in a transposed [B·H, D, Tp] copy.</summary>
+        public readonly long Transposed(int b, int H, int head) => ((long)b * H + head) * D * Tp;
+    }
+
+    private Call Begin(int B, int T, int Hq, int Hkv, int D, float scale, ArrayView<int> segments, Tensor seg)
+    {
+        _device.Synchronize(); // kernels queued before may still use these buffers
+        var c = new Call
+        {
+            B = B, T = T, Tp = Pad(T), Hq = Hq, Hkv = Hkv, G = Hq / Hkv, D = D, Scale = scale,
+            Seg = HostView.Ptr(seg.AsInt32(), "segments scratch"),
+        };
+        int* src = segments.IsValid ? HostView.Ptr(segments, nameof(segments)) : null;
+        for (int b = 0; b < B; b++)
+        for (int t = 0; t < c.Tp; t++)
+            c.Seg[(long)b * c.Tp + t] = src is not null && t < T ? src[(long)b * T + t] : 0;
+        return c;
+    }
+
+    private static float* P(ArrayView<float> view, string name) => HostView.Ptr(view, name);
+
+    // ---------------------------------------------------------------- forward
+
+    /// <summary>See <see cref="Attention.Forward"/>; sizes already checked.</summary>
+    public void Forward(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o, ArrayView<float> lse,
+        int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments, float scale)
+    {
+        int Tp = Pad(T);
+        using var seg = Tensor.Empty(_device, B, Tp);
+        using var kt = Tensor.Empty(_device, B * Hkv, D, Tp);
+        var c = Begin(B, T, Hq, Hkv, D, scale, segments, seg);
+        c.Q = P(q, nameof(q)); c.K = P(k, nameof(k)); c.V = P(v, nameof(v)); c.O = P(o, nameof(o)); c.Lse = P(lse, nameof(lse));
+        c.Kt = P(kt.View, "kᵀ scratch");
+
+        Parallel.For(0, B * Hkv, _parallel, bh =>
+            Transpose(c.K + c.Row(bh / Hkv, 0, Hkv, bh % Hkv), c.KS, T, D, c.Kt + (long)bh * D * Tp, Tp));
+        int blocks = (T + Rows - 1) / Rows;
+        Parallel.For(0, B * Hq * blocks, _parallel, item => ForwardRows(c, item, blocks));
+    }
+
+    private static void ForwardRows(in Call c, int item, int blocks)
+    {
+        int blk = item % blocks, b = item / blocks / c.Hq, h = item / blocks % c.Hq, hkv = h / c.G;
+        int i0 = blk * Rows, rows = Math.Min(Rows, c.T - i0), n = Pad(i0 + rows);
+        float[] scratch = ArrayPool<float>.Shared.Rent(Rows * n + c.D);
+        fixed (float* s = scratch)
+        {
+            float* acc = s + Rows * n;
+            int* seg = c.Seg + (long)b * c.Tp;
+            float* v0 = c.V + c.Row(b, 0, c.Hkv, hkv);
+            Dots(c.Q + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Kt + c.Transposed(b, c.Hkv, hkv), c.Tp, n, c.D, s, n);
+            for (int r = 0; r < rows; r++)
+            {
+                int i = i0 + r;
+                float* p = s + r * n;
+                float m = Softmax(p, n, i, seg, c.Scale, out float sum);
+                new Span<float>(acc, c.D).Clear();
+                WeightedRowSum(p, 0, i + 1, v0, c.KS, c.D, acc);
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc, c.D), 1f / sum, new Span<float>(c.O + c.Row(b, i, c.Hq, h), c.D));
+                c.Lse[((long)b * c.Hq + h) * c.T + i] = m + MathF.Log(sum);
+            }
+        }
+        ArrayPool<float>.Shared.Return(scratch);
+    }
+
+    /// <summary>Turns the raw dot products p[0, n) of query row <paramref name="i"/> into exp(scale·p_j − m) for
+    /// the keys it sees (j ≤ i, same segment) and 0 for the others; returns m, their max, and their sum.</summary>
+    private static float Softmax(float* p, int n, int i, int* seg, float scale, out float sum)
+    {
+        var vi = Vector256.Create(i);
+        var segI = Vector256.Create(seg[i]);
+        var sc = Vector256.Create(scale);
+        var none = Vector256.Create(float.NegativeInfinity);
+        var vm = none;
+        for (int j = 0; j < n; j += W)
+        {
+            var idx = Vector256.Create(j) + Vector256<int>.Indices;
+            var visible = Vector256.LessThanOrEqual(idx, vi) & Vector256.Equals(Vector256.Load(seg + j), segI);
+            var x = Vector256.ConditionalSelect(visible.AsSingle(), Vector256.Load(p + j) * sc, none);
+            x.Store(p + j);
+            vm = Vector256.Max(vm, x);
+        }
+        float m = MaxLane(vm);
+        var mv = Vector256.Create(m);
+        var vs = Vector256<float>.Zero;
+        for (int j = 0; j < n; j += W)
+        {
+            var e = Vector256.Exp(Vector256.Load(p + j) - mv);
+            e.Store(p + j);
+            vs += e;
+        }
+        sum = Vector256.Sum(vs);
+        return m;
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    /// <summary>See <see cref="Attention.Backward"/>; sizes already checked.</summary>
+    public void Backward(ArrayView<float> dO, ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o,
+        ArrayView<float> lse, ArrayView<float> dq, ArrayView<float> dk, ArrayView<float> dv,
+        int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments, float scale)
+    {
+        int Tp = Pad(T);
+        using var seg = Tensor.Empty(_device, B, Tp);
+        using var kt = Tensor.Empty(_device, B * Hkv, D, Tp);
+        using var vt = Tensor.Empty(_device, B * Hkv, D, Tp);
+        using var qt = Tensor.Empty(_device, B * Hq, D, Tp);
+        using var dOt = Tensor.Empty(_device, B * Hq, D, Tp);
+        using var lseP = Tensor.Empty(_device, B * Hq, Tp);
+        using var delta = Tensor.Empty(_device, B * Hq, Tp);
+        var c = Begin(B, T, Hq, Hkv, D, scale, segments, seg);
+        c.DO = P(dO, nameof(dO)); c.Q = P(q, nameof(q)); c.K = P(k, nameof(k)); c.V = P(v, nameof(v)); c.O = P(o, nameof(o));
+        c.Lse = P(lse, nameof(lse)); c.DQ = P(dq, nameof(dq)); c.DK = P(dk, nameof(dk)); c.DV = P(dv, nameof(dv));
+        c.Kt = P(kt.View, "kᵀ scratch"); c.Vt = P(vt.View, "vᵀ scratch"); c.Qt = P(qt.View, "qᵀ scratch");
+        c.DOt = P(dOt.View, "dOᵀ scratch"); c.LseP = P(lseP.View, "lse scratch"); c.Delta = P(delta.View, "delta scratch");
+
+        Parallel.For(0, B * (Hkv + Hq), _parallel, x => Prepare(c, x));
+        int blocks = (T + Rows - 1) / Rows;
+        Parallel.For(0, B * Hq * blocks, _parallel, item => QueryRows(c, item, blocks));
+        Parallel.For(0, B * Hkv * blocks, _parallel, item => KeyRows(c, item, blocks));
+    }
+
+    /// <summary>Item x &lt; B·Hkv transposes k and v of one (b, kv head); the others transpose q and dO of one
+    /// (b, query head) and copy its lse row into a padded one (delta's padding is zeroed).</summary>
+    private static void Prepare(in Call c, int x)
+    {
+        int nkv = c.B * c.Hkv;
+        if (x < nkv)
+        {
+            int b = x / c.Hkv, hkv = x % c.Hkv;
+            Transpose(c.K + c.Row(b, 0, c.Hkv, hkv), c.KS, c.T, c.D, c.Kt + c.Transposed(b, c.Hkv, hkv), c.Tp);
+            Transpose(c.V + c.Row(b, 0, c.Hkv, hkv), c.KS, c.T, c.D, c.Vt + c.Transposed(b, c.Hkv, hkv), c.Tp);
+        }
+        else
+        {
+            int bh = x - nkv, b = bh / c.Hq, h = bh % c.Hq;
+            Transpose(c.Q + c.Row(b, 0, c.Hq, h), c.QS, c.T, c.D, c.Qt + c.Transposed(b, c.Hq, h), c.Tp);
+            Transpose(c.DO + c.Row(b, 0, c.Hq, h), c.QS, c.T, c.D, c.DOt + c.Transposed(b, c.Hq, h), c.Tp);
+            float* lp = c.LseP + (long)bh * c.Tp, dp = c.Delta + (long)bh * c.Tp;
+            new ReadOnlySpan<float>(c.Lse + (long)bh * c.T, c.T).CopyTo(new Span<float>(lp, c.T));
+            for (int t = c.T; t < c.Tp; t++) lp[t] = dp[t] = 0f;
+        }
+    }
+
+    /// <summary>dq for a block of query rows of one (b, h), and delta_i = dO_i·O_i for them.</summary>
+    private static void QueryRows(in Call c, int item, int blocks)
+    {
+        int blk = item % blocks, b = item / blocks / c.Hq, h = item / blocks % c.Hq, hkv = h / c.G;
+        int i0 = blk * Rows, rows = Math.Min(Rows, c.T - i0), n = Pad(i0 + rows);
+        float[] scratch = ArrayPool<float>.Shared.Rent(2 * Rows * n + c.D);
+        fixed (float* s = scratch)
+        {
+            float* dp = s + Rows * n, acc = dp + Rows * n;
+            int* seg = c.Seg + (long)b * c.Tp;
+            long lseRow = ((long)b * c.Hq + h) * c.Tp;
+            Dots(c.Q + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Kt + c.Transposed(b, c.Hkv, hkv), c.Tp, n, c.D, s, n);
+            Dots(c.DO + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Vt + c.Transposed(b, c.Hkv, hkv), c.Tp, n, c.D, dp, n);
+            var sc = Vector256.Create(c.Scale);
+            for (int r = 0; r < rows; r++)
+            {
+                int i = i0 + r;
+                long at = c.Row(b, i, c.Hq, h);
+                float di = TensorPrimitives.Dot(new ReadOnlySpan<float>(c.DO + at, c.D), new ReadOnlySpan<float>(c.O + at, c.D));
+                c.Delta[lseRow + i] = di;
+                var li = Vector256.Create(c.LseP[lseRow + i]);
+                var dv = Vector256.Create(di);
+                var vi = Vector256.Create(i);
+                var segI = Vector256.Create(seg[i]);
+                float* sr = s + r * n, dr = dp + r * n;
+                for (int j = 0; j < n; j += W)
+                {
+                    var idx = Vector256.Create(j) + Vector256<int>.Indices;
+                    var visible = Vector256.LessThanOrEqual(idx, vi) & Vector256.Equals(Vector256.Load(seg + j), segI);
+                    var p = Vector256.Exp(Vector256.Load(sr + j) * sc - li);
+                    var ds = p * (Vector256.Load(dr + j) - dv);
+                    Vector256.ConditionalSelect(visible.AsSingle(), ds, Vector256<float>.Zero).Store(sr + j);
+                }
+                new Span<float>(acc, c.D).Clear();
+                WeightedRowSum(sr, 0, i + 1, c.K + c.Row(b, 0, c.Hkv, hkv), c.KS, c.D, acc);
+                AddScaled(c.DQ + at, acc, c.Scale, c.D);
+            }
+        }
+        ArrayPool<float>.Shared.Return(scratch);
+    }
+
+    /// <summary>dk and dv for a block of key rows of one (b, kv head): over the group's query heads in order,
+    /// and per head over the query rows at or after each key, ascending.</summary>
+    private static void KeyRows(in Call c, int item, int blocks)
+    {
+        int blk = item % blocks, b = item / blocks / c.Hkv, hkv = item / blocks % c.Hkv;
+        int j0 = blk * Rows, rows = Math.Min(Rows, c.T - j0);
+        int i0 = j0 / W * W, n = c.Tp - i0; // query rows before the aligned block start never see its keys
+        float[] scratch = ArrayPool<float>.Shared.Rent(2 * Rows * n + 2 * Rows * c.D);
+        fixed (float* s = scratch)
+        {
+            float* dp = s + Rows * n, dkAcc = dp + Rows * n, dvAcc = dkAcc + Rows * c.D;
+            new Span<float>(dkAcc, 2 * Rows * c.D).Clear();
+            int* seg = c.Seg + (long)b * c.Tp + i0;
+            float* kRows = c.K + c.Row(b, j0, c.Hkv, hkv), vRows = c.V + c.Row(b, j0, c.Hkv, hkv);
+            var sc = Vector256.Create(c.Scale);
+            var end = Vector256.Create(c.T);
+            for (int g = 0; g < c.G; g++)
+            {
+                int h = hkv * c.G + g;
+                Dots(kRows, c.KS, rows, c.Qt + c.Transposed(b, c.Hq, h) + i0, c.Tp, n, c.D, s, n);
+                Dots(vRows, c.KS, rows, c.DOt + c.Transposed(b, c.Hq, h) + i0, c.Tp, n, c.D, dp, n);
+                float* lse = c.LseP + ((long)b * c.Hq + h) * c.Tp + i0, delta = c.Delta + ((long)b * c.Hq + h) * c.Tp + i0;
+                float* qRows = c.Q + c.Row(b, i0, c.Hq, h), dORows = c.DO + c.Row(b, i0, c.Hq, h);
+                for (int r = 0; r < rows; r++)
+                {
+                    int j = j0 + r;
+                    var vj = Vector256.Create(j);
+                    var segJ = Vector256.Create(c.Seg[(long)b * c.Tp + j]);
+                    float* sr = s + r * n, dr = dp + r * n;
+                    for (int x = 0; x < n; x += W)
+                    {
+                        var idx = Vector256.Create(i0 + x) + Vector256<int>.Indices;
+                        var visible = (Vector256.GreaterThanOrEqual(idx, vj) & Vector256.LessThan(idx, end)
+                            & Vector256.Equals(Vector256.Load(seg + x), segJ)).AsSingle();
+                        var p = Vector256.ConditionalSelect(visible, Vector256.Exp(Vector256.Load(sr + x) * sc - Vector256.Load(lse + x)), Vector256<float>.Zero);
+                        var ds = Vector256.ConditionalSelect(visible, p * (Vector256.Load(dr + x) - Vector256.Load(delta + x)), Vector256<float>.Zero);
+                        p.Store(sr + x);
+                        ds.Store(dr + x);
+                    }
+                    WeightedRowSum(sr, j - i0, c.T - i0, dORows, c.QS, c.D, dvAcc + r * c.D);
+                    WeightedRowSum(dr, j - i0, c.T - i0, qRows, c.QS, c.D, dkAcc + r * c.D);
+                }
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                AddScaled(c.DK + c.Row(b, j0 + r, c.Hkv, hkv), dkAcc + r * c.D, c.Scale, c.D);
+                AddScaled(c.DV + c.Row(b, j0 + r, c.Hkv, hkv), dvAcc + r * c.D, 1f, c.D);
+            }
+        }
+        ArrayPool<float>.Shared.Return(scratch);
+    }
+
+    /// <summary>dst += mul · acc, rounding the product before the sum (so a gradient accumulated onto g0 is
+    /// exactly g0 + the gradient accumulated onto zeros). Overwrites acc.</summary>
+    private static void AddScaled(float* dst, float* acc, float mul, int D)
+    {
+        var a = new Span<float>(acc, D);
+        var d = new Span<float>(dst, D);
+        if (mul != 1f) TensorPrimitives.Multiply(a, mul, a);
+        TensorPrimitives.Add(d, a, d);
+    }
+}
