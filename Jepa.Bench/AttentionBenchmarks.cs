@@ -28,7 +28,7 @@ public class AttentionBenchmarks
     /// <param name="T">Sequence length.</param>
     /// <param name="D">Head dimension.</param>
     /// <param name="Path">Which implementation runs.</param>
-    public sealed record AttentionShape(int B, int H, int T, int D, AttentionPath Path = AttentionPath.Auto)
+    public sealed record AttentionShape(int B, int H, int T, int D, KernelPath Path = KernelPath.Auto)
     {
         /// <summary>Forward floating-point operations under the causal convention above.</summary>
         public double ForwardFlops => 2.0 * B * H * (double)T * T * D;
@@ -47,9 +47,9 @@ public class AttentionBenchmarks
     {
         using var device = Device.Create();
         if (device.Geometry.IsGpu) return [new(8, 12, 1024, 64)];
-        const AttentionPath host = AttentionPath.Host;
+        const KernelPath host = KernelPath.Host;
         return [new(1, 4, 128, 64, host), new(2, 4, 128, 64, host), new(1, 4, 256, 64, host), new(2, 4, 256, 64, host),
-            new(1, 4, 128, 64, AttentionPath.Kernel)];
+            new(1, 4, 128, 64, KernelPath.Kernel)];
     }
 
     /// <summary>Opens the device, fills q, k, v and dO with random values and compiles the kernels.</summary>

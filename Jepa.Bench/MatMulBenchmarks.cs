@@ -21,7 +21,7 @@ public class MatMulBenchmarks
 
     /// <summary>The path and the matrix side n (M = N = K = n).</summary>
     [ParamsSource(nameof(Cases))]
-    public MatMulCase Case { get; set; } = new(MatMulPath.Host, 256);
+    public MatMulCase Case { get; set; } = new(KernelPath.Host, 256);
 
     /// <summary>Which form of the product to time.</summary>
     [Params(MatMulForm.NN, MatMulForm.NT)]
@@ -33,8 +33,8 @@ public class MatMulBenchmarks
     {
         using var device = Device.Create();
         return device.Geometry.IsGpu
-            ? [new(MatMulPath.Kernel, 256), new(MatMulPath.Kernel, 512), new(MatMulPath.Kernel, 1024)]
-            : [new(MatMulPath.Host, 256), new(MatMulPath.Host, 512), new(MatMulPath.Host, 1024), new(MatMulPath.Kernel, 256)];
+            ? [new(KernelPath.Kernel, 256), new(KernelPath.Kernel, 512), new(KernelPath.Kernel, 1024)]
+            : [new(KernelPath.Host, 256), new(KernelPath.Host, 512), new(KernelPath.Host, 1024), new(KernelPath.Kernel, 256)];
     }
 
     /// <summary>Opens the device, loads the kernel and fills A and B with random values.</summary>

@@ -59,6 +59,14 @@ public sealed class LaunchGeometry
         return t == 0 ? 0 : (int)((n + t - 1) / t);
     }
 
+    /// <summary>
+    /// The default group for one-group-per-row kernels over rows of <paramref name="cols"/> elements: on GPUs a
+    /// power of two up to 256 and no wider than the row; on the CPU accelerator 1, so no barrier runs (there
+    /// every <c>Group.Barrier</c> synchronises OS threads: a 64 × 257 softmax took 3.5 s with groups of 64 and
+    /// 4 ms with groups of 1 on the 2-core development machine).
+    /// </summary>
+    public int DefaultRowGroup(int cols) => IsGpu ? RowGroupSize(Math.Max(1, Math.Min(256, cols))) : 1;
+
     /// <summary>Group size for kernels that cooperate through shared memory over one row: a power of two,
     /// at most <paramref name="cap"/> and the accelerator's limit.</summary>
     public int RowGroupSize(int cap = 256)

@@ -26,7 +26,7 @@ namespace Jepa.Kernels;
 /// default as SIMD host code in place on the accelerator's buffers (host memory), split into fixed blocks of
 /// rows over <see cref="LaunchGeometry.CpuChunks"/> threads, with the same ownership rule; its results are
 /// bitwise independent of the thread count and differ from the kernels' only by rounding.
-/// <see cref="AttentionPath"/> picks the path.</para>
+/// <see cref="KernelPath"/> picks the path.</para>
 /// </summary>
 public sealed class Attention
 {
@@ -40,34 +40,34 @@ public sealed class Attention
     /// <summary>Creates the op on a device's kernel cache.</summary>
     /// <param name="kernels">The device's kernel cache.</param>
     /// <param name="path">Which implementation runs: by default the SIMD host path on the CPU accelerator and the
-    /// kernels elsewhere (warp-shuffle team sums on GPUs); <see cref="AttentionPath.Kernel"/> forces the kernels,
+    /// kernels elsewhere (warp-shuffle team sums on GPUs); <see cref="KernelPath.Kernel"/> forces the kernels,
     /// which then sum row teams through shared memory on the CPU accelerator.</param>
-    /// <exception cref="ArgumentException"><see cref="AttentionPath.Host"/> on a device other than the CPU accelerator.</exception>
-    public Attention(KernelCache kernels, AttentionPath path = AttentionPath.Auto)
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public Attention(KernelCache kernels, KernelPath path = KernelPath.Auto)
         : this(kernels, path, kernels.Device.Geometry.IsGpu) { }
 
     /// <summary>Creates the op on the kernel path with an explicit team-sum strategy, so tests can run the GPU
     /// strategy (warp shuffles) on the CPU accelerator, where it is correct but slow.</summary>
     /// <param name="kernels">The device's kernel cache.</param>
     /// <param name="warpShuffles">True: sum a row team's partial dot products by warp shuffles.</param>
-    public Attention(KernelCache kernels, bool warpShuffles) : this(kernels, AttentionPath.Kernel, warpShuffles) { }
+    public Attention(KernelCache kernels, bool warpShuffles) : this(kernels, KernelPath.Kernel, warpShuffles) { }
 
-    private Attention(KernelCache kernels, AttentionPath path, bool warpShuffles)
+    private Attention(KernelCache kernels, KernelPath path, bool warpShuffles)
     {
-        if (path is not (AttentionPath.Auto or AttentionPath.Kernel or AttentionPath.Host))
+        if (path is not (KernelPath.Auto or KernelPath.Kernel or KernelPath.Host))
             throw new ArgumentOutOfRangeException(nameof(path), path, "Attention: unknown path.");
         bool gpu = kernels.Device.Geometry.IsGpu;
-        if (path == AttentionPath.Host && gpu)
-            throw new ArgumentException($"Attention: the host path runs only on the CPU accelerator, not on {kernels.Device}; use {nameof(AttentionPath)}.{nameof(AttentionPath.Auto)} or {nameof(AttentionPath.Kernel)}.", nameof(path));
+        if (path == KernelPath.Host && gpu)
+            throw new ArgumentException($"Attention: the host path runs only on the CPU accelerator, not on {kernels.Device}; use {nameof(KernelPath)}.{nameof(KernelPath.Auto)} or {nameof(KernelPath.Kernel)}.", nameof(path));
         _k = kernels;
         _shuffle = warpShuffles;
-        Path = path == AttentionPath.Kernel || gpu ? AttentionPath.Kernel : AttentionPath.Host;
-        if (Path == AttentionPath.Host) _host = new AttentionCpu(kernels.Device);
+        Path = path == KernelPath.Kernel || gpu ? KernelPath.Kernel : KernelPath.Host;
+        if (Path == KernelPath.Host) _host = new AttentionCpu(kernels.Device);
     }
 
-    /// <summary>The path this instance runs: <see cref="AttentionPath.Kernel"/> or <see cref="AttentionPath.Host"/>
-    /// (never <see cref="AttentionPath.Auto"/>).</summary>
-    public AttentionPath Path { get; }
+    /// <summary>The path this instance runs: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>
+    /// (never <see cref="KernelPath.Auto"/>).</summary>
+    public KernelPath Path { get; }
 
     private LaunchGeometry G => _k.Device.Geometry;
 

@@ -70,7 +70,7 @@ public sealed class CrossEntropy
         Check.Length("CrossEntropy", nameof(targets), targets, N);
         Check.Length("CrossEntropy", nameof(losses), losses, N);
         Check.Length("CrossEntropy", nameof(lse), lse, N);
-        int group = GroupReduce.GroupSize(G, _rowGroupCap);
+        int group = RowReduce.GroupSize(G, _rowGroupCap);
         _k.Get("CrossEntropy.Forward", acc => acc.LoadStreamKernel<int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(ForwardKernel))
             (new KernelConfig(N, group, SharedMemoryConfig.RequestDynamic<float>(group)), V, ignoreIndex, logits, targets, losses, lse);
     }
@@ -140,10 +140,10 @@ public sealed class CrossEntropy
         long off = (long)row * V;
         float m = float.NegativeInfinity;
         for (int v = tid; v < V; v += step) m = XMath.Max(m, logits[off + v]);
-        m = GroupReduce.Max(shared, m);
+        m = RowReduce.Max(shared, m);
         float s = 0f;
         for (int v = tid; v < V; v += step) s += XMath.Exp(logits[off + v] - m);
-        s = GroupReduce.Sum(shared, s);
+        s = RowReduce.Sum(shared, s);
         if (tid == 0)
         {
             float l = m + XMath.Log(s);

@@ -161,7 +161,7 @@ public sealed class JepaDistance
     /// <summary>stats[4i..4i+3] = (p_i·t_i, ‖p_i‖², ‖t_i‖², ‖p_i − t_i‖²), one group per row.</summary>
     private void RowStats(ArrayView<float> p, ArrayView<float> t, ArrayView<float> stats, int B, int C)
     {
-        int group = GroupReduce.GroupSize(G, _rowGroupCap);
+        int group = RowReduce.GroupSize(G, _rowGroupCap);
         _k.Get("JepaDistance.RowStats", acc => acc.LoadStreamKernel<int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(RowStatsKernel))
             (new KernelConfig(B, group, SharedMemoryConfig.RequestDynamic<float>(group)), C, p, t, stats);
     }
@@ -179,10 +179,10 @@ public sealed class JepaDistance
             float a = p[off + c], b = t[off + c], d = a - b;
             dot += a * b; pp += a * a; tt += b * b; dd += d * d;
         }
-        dot = GroupReduce.Sum(shared, dot);
-        pp = GroupReduce.Sum(shared, pp);
-        tt = GroupReduce.Sum(shared, tt);
-        dd = GroupReduce.Sum(shared, dd);
+        dot = RowReduce.Sum(shared, dot);
+        pp = RowReduce.Sum(shared, pp);
+        tt = RowReduce.Sum(shared, tt);
+        dd = RowReduce.Sum(shared, dd);
         if (tid == 0)
         {
             stats[4 * row] = dot; stats[4 * row + 1] = pp; stats[4 * row + 2] = tt; stats[4 * row + 3] = dd;

@@ -20,7 +20,7 @@ namespace Jepa.Kernels;
 /// block of C on <see cref="LaunchGeometry.CpuChunks"/> threads) working in place on the accelerator's
 /// buffers, which are host memory. It too sums each C element in k order in one chain, so its results are
 /// bitwise independent of the thread count; they differ from the kernel's only by rounding.
-/// <see cref="MatMulPath"/> picks the path.
+/// <see cref="KernelPath"/> picks the path.
 /// </para>
 /// </summary>
 public sealed class MatMul
@@ -45,18 +45,18 @@ public sealed class MatMul
     /// threads within the device's group limit, and two BK-deep slices within its shared memory. A launch
     /// stages min(BK, K). The host path ignores it.</param>
     /// <param name="path">Which implementation runs: by default the SIMD host path on the CPU accelerator and the
-    /// kernel elsewhere; <see cref="MatMulPath.Kernel"/> forces the ILGPU kernel (to test it on the CPU).</param>
-    /// <exception cref="ArgumentException"><see cref="MatMulPath.Host"/> on a device other than the CPU accelerator.</exception>
-    public MatMul(KernelCache kernels, (int BM, int BN, int BK)? tile = null, MatMulPath path = MatMulPath.Auto)
+    /// kernel elsewhere; <see cref="KernelPath.Kernel"/> forces the ILGPU kernel (to test it on the CPU).</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public MatMul(KernelCache kernels, (int BM, int BN, int BK)? tile = null, KernelPath path = KernelPath.Auto)
     {
         _k = kernels;
         var g = kernels.Device.Geometry;
-        if (path is not (MatMulPath.Auto or MatMulPath.Kernel or MatMulPath.Host))
+        if (path is not (KernelPath.Auto or KernelPath.Kernel or KernelPath.Host))
             throw new ArgumentOutOfRangeException(nameof(path), path, "MatMul: unknown path.");
-        if (path == MatMulPath.Host && g.IsGpu)
-            throw new ArgumentException($"MatMul: the host path runs only on the CPU accelerator, not on {kernels.Device}; use {nameof(MatMulPath)}.{nameof(MatMulPath.Auto)} or {nameof(MatMulPath.Kernel)}.", nameof(path));
-        Path = path == MatMulPath.Kernel || g.IsGpu ? MatMulPath.Kernel : MatMulPath.Host;
-        if (Path == MatMulPath.Host) _host = new MatMulCpu(g.CpuChunks, MatMulSimdSupport.Best);
+        if (path == KernelPath.Host && g.IsGpu)
+            throw new ArgumentException($"MatMul: the host path runs only on the CPU accelerator, not on {kernels.Device}; use {nameof(KernelPath)}.{nameof(KernelPath.Auto)} or {nameof(KernelPath.Kernel)}.", nameof(path));
+        Path = path == KernelPath.Kernel || g.IsGpu ? KernelPath.Kernel : KernelPath.Host;
+        if (Path == KernelPath.Host) _host = new MatMulCpu(g.CpuChunks, MatMulSimdSupport.Best);
         if (tile is { } t)
         {
             if (t.BM <= 0 || t.BN <= 0 || t.BK <= 0 || t.BM % TM != 0 || t.BN % TN != 0)
@@ -83,9 +83,9 @@ public sealed class MatMul
     /// staged at once; the group has (BM/4)·(BN/4) threads.</summary>
     public (int BM, int BN, int BK) Tile => (_bm, _bn, _bk);
 
-    /// <summary>The path this instance runs: <see cref="MatMulPath.Kernel"/> or <see cref="MatMulPath.Host"/>
-    /// (never <see cref="MatMulPath.Auto"/>).</summary>
-    public MatMulPath Path { get; }
+    /// <summary>The path this instance runs: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>
+    /// (never <see cref="KernelPath.Auto"/>).</summary>
+    public KernelPath Path { get; }
 
     // ---------------------------------------------------------------- forward
 
@@ -217,16 +217,14 @@ public sealed class MatMul
             (config, a, b, c, args, _bm, _bn, bk);
     }
 
-    /// <summary>Runs the product on the host path, in place on the CPU accelerator's buffers: a view's address is
-    /// its buffer's native pointer plus its offset (<see cref="ArrayViewExtensions.LoadEffectiveAddressAsPtr{T}"/>).
+    /// <summary>Runs the product on the host path, in place on the CPU accelerator's buffers (<see cref="HostView"/>).
     /// Work queued on the accelerator's stream finishes first (the CPU accelerator launches synchronously,
     /// so this costs nothing there).</summary>
     private unsafe void RunHost(MatMulCpu host, MatMulForm form, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
         int M, int N, int K, MatMulBatch s, float alpha, float beta)
     {
         _k.Accelerator.DefaultStream.Synchronize();
-        host.Run(form, (float*)a.LoadEffectiveAddressAsPtr(), (float*)b.LoadEffectiveAddressAsPtr(),
-            (float*)c.LoadEffectiveAddressAsPtr(), M, N, K, s, alpha, beta);
+        host.Run(form, HostView.Ptr(a, nameof(a)), HostView.Ptr(b, nameof(b)), HostView.Ptr(c, nameof(c)), M, N, K, s, alpha, beta);
     }
 
     /// <summary>Shared memory of one group: a BK×(BM+1) slice of op(A) and a BK×(BN+1) slice of op(B),

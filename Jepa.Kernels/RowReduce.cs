@@ -9,10 +9,8 @@ namespace Jepa.Kernels;
 /// inside a row its threads stride over the columns and combine their partials with a shared-memory tree
 /// in a fixed pattern, so a row's result depends only on the row and the group size — never on the grid,
 /// the schedule or the CPU thread count.
-/// <para>Group size: on GPUs a power of two up to 256 and no wider than the row. On the CPU accelerator 1,
-/// so no barrier runs: there every <c>Group.Barrier</c> synchronises real OS threads, and a softmax over a
-/// 64 × 257 input took 3.5 s with groups of 64, 0.2 s with groups of 8 and 4 ms with groups of 1 (measured on
-/// the 2-core development machine). Ops accept an explicit group size so tests can run the tree on the CPU.</para>
+/// <para>Group size: <see cref="LaunchGeometry.DefaultRowGroup"/> (1 on the CPU accelerator). Ops accept an
+/// explicit group size so tests can run the shared-memory tree on the CPU.</para>
 /// </summary>
 internal static class RowReduce
 {
@@ -25,11 +23,15 @@ internal static class RowReduce
         return groupSize;
     }
 
+    /// <summary>The group size for a row kernel: a positive <paramref name="cap"/> forces a power of two up to it
+    /// (tests use it to run the cooperative GPU path on the CPU); else the device's default.</summary>
+    public static int GroupSize(LaunchGeometry g, int cap) => cap > 0 ? g.RowGroupSize(cap) : g.DefaultRowGroup(int.MaxValue);
+
     /// <summary>Launch shape for <paramref name="rows"/> rows of <paramref name="cols"/> columns with one float of
     /// dynamic shared memory per thread; <paramref name="groupSize"/> 0 picks the device's size.</summary>
     public static KernelConfig Config(LaunchGeometry g, int rows, int cols, int groupSize)
     {
-        int group = groupSize > 0 ? groupSize : g.IsGpu ? g.RowGroupSize(Math.Min(256, cols)) : 1;
+        int group = groupSize > 0 ? groupSize : g.DefaultRowGroup(cols);
         int grid = g.IsGpu ? rows : Math.Min(rows, g.CpuChunks);
         return new KernelConfig(new Index1D(grid), new Index1D(group), SharedMemoryConfig.RequestDynamic<float>(group));
     }

@@ -7,12 +7,12 @@ using Device = Jepa.Core.Device;
 
 namespace Jepa.Tests.Kernels;
 
-/// <summary>Both attention paths on the CPU accelerator: the ILGPU kernels (<see cref="AttentionPath.Kernel"/>, forced,
-/// as they run on GPUs) and the SIMD host path (<see cref="AttentionPath.Host"/>, the CPU default), each against the
+/// <summary>Both attention paths on the CPU accelerator: the ILGPU kernels (<see cref="KernelPath.Kernel"/>, forced,
+/// as they run on GPUs) and the SIMD host path (<see cref="KernelPath.Host"/>, the CPU default), each against the
 /// float64 reference, and against each other on shapes too large for finite differences.</summary>
 public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 {
-    private const AttentionPath Kernel = AttentionPath.Kernel, Host = AttentionPath.Host;
+    private const KernelPath Kernel = KernelPath.Kernel, Host = KernelPath.Host;
 
     /// <summary>Sizes of one attention call; Segments names the mask: none (causal), random runs,
     /// packed [Text+PRED ‖ Code] (two segments per row) or interleaved (t mod 3, not contiguous).</summary>
@@ -112,7 +112,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     /// <summary>Forward, then backward of Σ w·o from the given starting gradients; returns o, lse, dq, dk, dv.
     /// Runs <paramref name="op"/> when given, else a new attention on <paramref name="path"/>.</summary>
-    private static float[][] RunBoth(KernelLibrary ops, AttentionPath path, Case c, float[] q, float[] k, float[] v, int[]? seg,
+    private static float[][] RunBoth(KernelLibrary ops, KernelPath path, Case c, float[] q, float[] k, float[] v, int[]? seg,
         float[] w, float[] dq0, float[] dk0, float[] dv0, Attention? op = null)
     {
         var dev = ops.Device;
@@ -131,15 +131,15 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
     // ---------------------------------------------------------------- forward
 
     /// <summary>Every case on both paths.</summary>
-    private static TheoryData<Case, AttentionPath> OnBothPaths(params Case[] cases)
+    private static TheoryData<Case, KernelPath> OnBothPaths(params Case[] cases)
     {
-        var data = new TheoryData<Case, AttentionPath>();
+        var data = new TheoryData<Case, KernelPath>();
         foreach (var path in new[] { Kernel, Host })
         foreach (var c in cases) data.Add(c, path);
         return data;
     }
 
-    public static TheoryData<Case, AttentionPath> ForwardCases() => OnBothPaths(
+    public static TheoryData<Case, KernelPath> ForwardCases() => OnBothPaths(
         new(1, 1, 1, 1, 16),
         new(2, 37, 4, 2, 16),
         new(1, 70, 2, 1, 32),
@@ -153,7 +153,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     [Theory]
     [MemberData(nameof(ForwardCases))]
-    public void ForwardMatchesFloat64Reference(Case c, AttentionPath path)
+    public void ForwardMatchesFloat64Reference(Case c, KernelPath path)
     {
         ulong seed = (ulong)(c.T * 131 + c.D);
         var q = Reference.Random(c.Nq, seed + 1, -2f, 2f);
@@ -170,7 +170,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
     [Theory]
     [InlineData(Kernel)]
     [InlineData(Host)]
-    public void CustomScaleIsApplied(AttentionPath path)
+    public void CustomScaleIsApplied(KernelPath path)
     {
         var c = new Case(1, 21, 2, 1, 32, "random");
         var q = Reference.Random(c.Nq, 11); var k = Reference.Random(c.Nkv, 12); var v = Reference.Random(c.Nkv, 13);
@@ -185,7 +185,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
     [Theory]
     [InlineData(Kernel)]
     [InlineData(Host)]
-    public void TokenAloneInItsSegmentAttendsOnlyToItself(AttentionPath path)
+    public void TokenAloneInItsSegmentAttendsOnlyToItself(KernelPath path)
     {
         var c = new Case(1, 9, 2, 1, 16);
         int[] seg = [5, 5, 6, 7, 7, 7, 8, 8, 9]; // tokens 2 and 8 are alone; token 0 is first
@@ -208,7 +208,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     // ---------------------------------------------------------------- backward
 
-    public static TheoryData<Case, AttentionPath> BackwardCases() => OnBothPaths(
+    public static TheoryData<Case, KernelPath> BackwardCases() => OnBothPaths(
         new(1, 7, 2, 1, 16, "random"),
         new(2, 5, 2, 2, 32),
         new(1, 6, 4, 2, 48, "packed"),
@@ -217,7 +217,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     [Theory]
     [MemberData(nameof(BackwardCases))]
-    public void BackwardMatchesFiniteDifferences(Case c, AttentionPath path) => CheckAgainstReference(c, new Attention(f.Ops.Cache, path));
+    public void BackwardMatchesFiniteDifferences(Case c, KernelPath path) => CheckAgainstReference(c, new Attention(f.Ops.Cache, path));
 
     /// <summary>The GPU strategy (row-team sums by warp shuffles) run on the CPU accelerator.</summary>
     [Theory]
@@ -253,7 +253,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
     [Theory]
     [InlineData(Kernel)]
     [InlineData(Host)]
-    public void BackwardAccumulatesIntoGradients(AttentionPath path)
+    public void BackwardAccumulatesIntoGradients(KernelPath path)
     {
         var c = new Case(1, 19, 4, 2, 32, "random");
         var q = Reference.Random(c.Nq, 31); var k = Reference.Random(c.Nkv, 32); var v = Reference.Random(c.Nkv, 33);
@@ -378,7 +378,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         Assert.Equal(Host, new Attention(f.Ops.Cache).Path);
         Assert.Equal(Kernel, new Attention(f.Ops.Cache, Kernel).Path);
         Assert.Equal(Kernel, new Attention(f.Ops.Cache, warpShuffles: true).Path);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Attention(f.Ops.Cache, (AttentionPath)7));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Attention(f.Ops.Cache, (KernelPath)7));
     }
 
     // ---------------------------------------------------------------- errors

@@ -15,10 +15,10 @@ public sealed class MatMulCpuTests(CpuFixture f) : IClassFixture<CpuFixture>
     [Fact]
     public void CpuDeviceDefaultsToTheHostPathAndTheKernelCanBeForced()
     {
-        Assert.Equal(MatMulPath.Host, f.Ops.MatMul.Path);
-        Assert.Equal(MatMulPath.Host, new MatMul(f.Ops.Cache).Path);
-        Assert.Equal(MatMulPath.Host, new MatMul(f.Ops.Cache, path: MatMulPath.Host).Path);
-        Assert.Equal(MatMulPath.Kernel, new MatMul(f.Ops.Cache, path: MatMulPath.Kernel).Path);
+        Assert.Equal(KernelPath.Host, f.Ops.MatMul.Path);
+        Assert.Equal(KernelPath.Host, new MatMul(f.Ops.Cache).Path);
+        Assert.Equal(KernelPath.Host, new MatMul(f.Ops.Cache, path: KernelPath.Host).Path);
+        Assert.Equal(KernelPath.Kernel, new MatMul(f.Ops.Cache, path: KernelPath.Kernel).Path);
     }
 
     /// <summary>Both paths on the same batched product (A shared by the batch, C with gaps, α and β): they agree
@@ -33,14 +33,14 @@ public sealed class MatMulCpuTests(CpuFixture f) : IClassFixture<CpuFixture>
         var s = new MatMulBatch(count, 0, K * N, M * N + 3);
         int la = M * K, lb = MatMulTests.Extent(count, s.StrideB, K * N), lc = MatMulTests.Extent(count, s.StrideC, M * N);
         var a = Reference.Random(la, 71); var b = Reference.Random(lb, 72); var c0 = Reference.Random(lc, 73);
-        float[] Run(MatMulPath path)
+        float[] Run(KernelPath path)
         {
             using var ta = f.Upload(a, la); using var tb = f.Upload(b, lb); using var tc = f.Upload(c0, lc);
             new MatMul(f.Ops.Cache, path: path).Forward(form, ta.View, tb.View, tc.View, M, N, K, alpha: -0.5f, beta: 0.25f, batch: s);
             return tc.ToArray();
         }
-        var kernel = Run(MatMulPath.Kernel);
-        Reference.AssertClose(Run(MatMulPath.Host), Reference.ToDouble(kernel), 1e-6, $"{form} host vs kernel");
+        var kernel = Run(KernelPath.Kernel);
+        Reference.AssertClose(Run(KernelPath.Host), Reference.ToDouble(kernel), 1e-6, $"{form} host vs kernel");
     }
 
     /// <summary>A C stride of 0 with K past one block: the host path chains the sum over the batch and every

@@ -4,15 +4,15 @@ using Jepa.Tests.Support;
 
 namespace Jepa.Tests.Kernels;
 
-/// <summary>MatMul on both paths of the CPU accelerator: the ILGPU kernel (forced with <see cref="MatMulPath.Kernel"/>)
+/// <summary>MatMul on both paths of the CPU accelerator: the ILGPU kernel (forced with <see cref="KernelPath.Kernel"/>)
 /// and the SIMD host path (the default there). Host-path specifics are in <see cref="MatMulCpuTests"/>.</summary>
 public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
 {
     /// <summary>The op on <paramref name="path"/>: the library's own (host) instance, or one forced onto the kernel.</summary>
-    private static MatMul Op(KernelLibrary ops, MatMulPath path) =>
-        path == MatMulPath.Kernel ? new MatMul(ops.Cache, path: MatMulPath.Kernel) : ops.MatMul;
+    private static MatMul Op(KernelLibrary ops, KernelPath path) =>
+        path == KernelPath.Kernel ? new MatMul(ops.Cache, path: KernelPath.Kernel) : ops.MatMul;
 
-    private static readonly MatMulPath[] Paths = [MatMulPath.Kernel, MatMulPath.Host];
+    private static readonly KernelPath[] Paths = [KernelPath.Kernel, KernelPath.Host];
 
     /// <summary>Float64 reference: C[i] = α·op(A[i])·op(B[i]) + β·C0[i] (C0 absent means zeros, elements between
     /// C matrices stay as they are); a C stride of 0 sums the batch into one C. Returns the whole C buffer, <paramref name="cLength"/> elements.</summary>
@@ -45,23 +45,23 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     /// <summary>Small odd shapes on both paths, plus shapes for the host path that cross every block of it
     /// (several row and column tasks, A row blocks and K blocks, partial edge tiles).</summary>
-    public static TheoryData<MatMulPath, MatMulForm, int, int, int> Shapes()
+    public static TheoryData<KernelPath, MatMulForm, int, int, int> Shapes()
     {
-        var d = new TheoryData<MatMulPath, MatMulForm, int, int, int>();
+        var d = new TheoryData<KernelPath, MatMulForm, int, int, int>();
         foreach (var form in new[] { MatMulForm.NN, MatMulForm.NT, MatMulForm.TN })
         {
             foreach (var path in Paths)
                 foreach (var (m, n, k) in new[] { (1, 1, 1), (37, 29, 45), (65, 33, 17), (33, 70, 100) })
                     d.Add(path, form, m, n, k);
-            d.Add(MatMulPath.Host, form, 397, 263, 270);
-            d.Add(MatMulPath.Host, form, 7, 300, 513);
+            d.Add(KernelPath.Host, form, 397, 263, 270);
+            d.Add(KernelPath.Host, form, 7, 300, 513);
         }
         return d;
     }
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void ForwardMatchesFloat64(MatMulPath path, MatMulForm form, int M, int N, int K)
+    public void ForwardMatchesFloat64(KernelPath path, MatMulForm form, int M, int N, int K)
     {
         var a = Reference.Random(M * K, 11); var b = Reference.Random(K * N, 12);
         using var ta = f.Upload(a, M * K); using var tb = f.Upload(b, K * N);
@@ -73,13 +73,13 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Theory]
-    [InlineData(MatMulPath.Kernel, MatMulForm.NN)]
-    [InlineData(MatMulPath.Kernel, MatMulForm.NT)]
-    [InlineData(MatMulPath.Kernel, MatMulForm.TN)]
-    [InlineData(MatMulPath.Host, MatMulForm.NN)]
-    [InlineData(MatMulPath.Host, MatMulForm.NT)]
-    [InlineData(MatMulPath.Host, MatMulForm.TN)]
-    public void BatchedBroadcastWeightAccumulatesWithAlphaBeta(MatMulPath path, MatMulForm form)
+    [InlineData(KernelPath.Kernel, MatMulForm.NN)]
+    [InlineData(KernelPath.Kernel, MatMulForm.NT)]
+    [InlineData(KernelPath.Kernel, MatMulForm.TN)]
+    [InlineData(KernelPath.Host, MatMulForm.NN)]
+    [InlineData(KernelPath.Host, MatMulForm.NT)]
+    [InlineData(KernelPath.Host, MatMulForm.TN)]
+    public void BatchedBroadcastWeightAccumulatesWithAlphaBeta(KernelPath path, MatMulForm form)
     {
         const int M = 19, N = 23, K = 13, count = 3;
         // A packed, B shared by the batch (stride 0), C with a gap of 5 elements between matrices.
@@ -93,9 +93,9 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Theory]
-    [InlineData(MatMulPath.Kernel)]
-    [InlineData(MatMulPath.Host)]
-    public void ZeroOutputStrideSumsTheBatch(MatMulPath path)
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void ZeroOutputStrideSumsTheBatch(KernelPath path)
     {
         const int M = 9, N = 35, K = 40, count = 4;
         var s = new MatMulBatch(count, M * K, K * N, 0);
@@ -109,15 +109,15 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
     /// <summary>Backward of every form against central finite differences of the float64 forward, batched with
     /// a broadcast B (so dB sums over the batch), gradients starting non-zero (the += convention).</summary>
     [Theory]
-    [InlineData(MatMulPath.Kernel, MatMulForm.NT, 1, 9, 6, 11)]   // linear layer y[BT, OC] = x[BT, C]·W[OC, C]ᵀ
-    [InlineData(MatMulPath.Kernel, MatMulForm.NT, 2, 5, 7, 6)]
-    [InlineData(MatMulPath.Kernel, MatMulForm.NN, 2, 5, 7, 6)]
-    [InlineData(MatMulPath.Kernel, MatMulForm.TN, 2, 5, 7, 6)]
-    [InlineData(MatMulPath.Host, MatMulForm.NT, 1, 9, 6, 11)]
-    [InlineData(MatMulPath.Host, MatMulForm.NT, 2, 5, 7, 6)]
-    [InlineData(MatMulPath.Host, MatMulForm.NN, 2, 5, 7, 6)]
-    [InlineData(MatMulPath.Host, MatMulForm.TN, 2, 5, 7, 6)]
-    public void BackwardMatchesFiniteDifferences(MatMulPath path, MatMulForm form, int count, int M, int N, int K)
+    [InlineData(KernelPath.Kernel, MatMulForm.NT, 1, 9, 6, 11)]   // linear layer y[BT, OC] = x[BT, C]·W[OC, C]ᵀ
+    [InlineData(KernelPath.Kernel, MatMulForm.NT, 2, 5, 7, 6)]
+    [InlineData(KernelPath.Kernel, MatMulForm.NN, 2, 5, 7, 6)]
+    [InlineData(KernelPath.Kernel, MatMulForm.TN, 2, 5, 7, 6)]
+    [InlineData(KernelPath.Host, MatMulForm.NT, 1, 9, 6, 11)]
+    [InlineData(KernelPath.Host, MatMulForm.NT, 2, 5, 7, 6)]
+    [InlineData(KernelPath.Host, MatMulForm.NN, 2, 5, 7, 6)]
+    [InlineData(KernelPath.Host, MatMulForm.TN, 2, 5, 7, 6)]
+    public void BackwardMatchesFiniteDifferences(KernelPath path, MatMulForm form, int count, int M, int N, int K)
     {
         const float alpha = 0.5f;
         var s = count == 1 ? MatMulBatch.Single : new MatMulBatch(count, M * K, 0, M * N);
@@ -136,7 +136,7 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
         Reference.AssertClose(tdb.ToArray(), numB.Select((g, i) => db0[i] + g).ToArray(), 1e-6, $"{path} {form} dB");
     }
 
-    private static float[] Run(KernelLibrary ops, MatMulPath path, MatMulForm form, float[] a, float[] b, int M, int N, int K)
+    private static float[] Run(KernelLibrary ops, KernelPath path, MatMulForm form, float[] a, float[] b, int M, int N, int K)
     {
         using var ta = Tensor.FromArray(ops.Device, a, a.Length); using var tb = Tensor.FromArray(ops.Device, b, b.Length);
         using var tc = Tensor.Empty(ops.Device, M * N);
@@ -147,12 +147,12 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
     /// <summary>Twice on the fixture's device (2 chunks), then on devices with 1 and 3 chunks: bitwise equal. The
     /// host shape has several tasks and K blocks, so threads really split it differently.</summary>
     [Theory]
-    [InlineData(MatMulPath.Kernel, MatMulForm.NT, 65, 47, 77)]
-    [InlineData(MatMulPath.Kernel, MatMulForm.TN, 65, 47, 77)]
-    [InlineData(MatMulPath.Host, MatMulForm.NN, 401, 517, 300)]
-    [InlineData(MatMulPath.Host, MatMulForm.NT, 401, 517, 300)]
-    [InlineData(MatMulPath.Host, MatMulForm.TN, 401, 517, 300)]
-    public void ForwardIsBitwiseDeterministic(MatMulPath path, MatMulForm form, int M, int N, int K)
+    [InlineData(KernelPath.Kernel, MatMulForm.NT, 65, 47, 77)]
+    [InlineData(KernelPath.Kernel, MatMulForm.TN, 65, 47, 77)]
+    [InlineData(KernelPath.Host, MatMulForm.NN, 401, 517, 300)]
+    [InlineData(KernelPath.Host, MatMulForm.NT, 401, 517, 300)]
+    [InlineData(KernelPath.Host, MatMulForm.TN, 401, 517, 300)]
+    public void ForwardIsBitwiseDeterministic(KernelPath path, MatMulForm form, int M, int N, int K)
     {
         var a = Reference.Random(M * K, 51); var b = Reference.Random(K * N, 52);
         var first = Run(f.Ops, path, form, a, b, M, N, K);
@@ -169,11 +169,11 @@ public sealed class MatMulTests(CpuFixture f) : IClassFixture<CpuFixture>
     {
         const int M = 45, N = 38, K = 70;
         var a = Reference.Random(M * K, 61); var b = Reference.Random(N * K, 62);
-        var kernel = Op(f.Ops, MatMulPath.Kernel);
-        var want = Run(f.Ops, MatMulPath.Kernel, MatMulForm.NT, a, b, M, N, K);
+        var kernel = Op(f.Ops, KernelPath.Kernel);
+        var want = Run(f.Ops, KernelPath.Kernel, MatMulForm.NT, a, b, M, N, K);
         foreach (var tile in new[] { (16, 16, 16), (8, 32, 5), (4, 8, 3) })
         {
-            var mm = new MatMul(f.Ops.Cache, tile, MatMulPath.Kernel);
+            var mm = new MatMul(f.Ops.Cache, tile, KernelPath.Kernel);
             using var ta = f.Upload(a, a.Length); using var tb = f.Upload(b, b.Length); using var tc = Tensor.Empty(f.Device, M * N);
             mm.Forward(MatMulForm.NT, ta.View, tb.View, tc.View, M, N, K);
             Reference.AssertBitwiseEqual(want, tc.ToArray(), $"tile {tile} vs {kernel.Tile}");
