@@ -30,7 +30,10 @@ public sealed class CrossEntropy
     {
         _k = kernels;
         _rowGroupCap = rowGroupCap;
+        _reductions = new Reductions(kernels);
     }
+
+    private readonly Reductions _reductions;
 
     private LaunchGeometry G => _k.Device.Geometry;
 
@@ -76,8 +79,8 @@ public sealed class CrossEntropy
     }
 
     /// <summary>
-    /// loss[0] = Σ_n losses[n] / <paramref name="count"/>, summed deterministically (fixed blocks of
-    /// <see cref="LaunchGeometry.ReductionBlock"/> rows, block sums added in order). With
+    /// loss[0] = Σ_n losses[n] / <paramref name="count"/>, summed deterministically by <see cref="Reductions.Mean"/>
+    /// (fixed blocks and a fixed tree, independent of thread counts). With
     /// <paramref name="count"/> = 0 (every row ignored) the loss is 0, not NaN.
     /// </summary>
     public void Mean(ArrayView<float> losses, ArrayView<float> loss, int N, int count)
@@ -86,7 +89,7 @@ public sealed class CrossEntropy
         CheckCount("CrossEntropyMean", N, count);
         Check.Length("CrossEntropyMean", nameof(losses), losses, N);
         Check.Length("CrossEntropyMean", nameof(loss), loss, 1);
-        BlockSum.Mean(_k, losses, loss, N, count);
+        _reductions.Mean(losses, N, loss, count);
     }
 
     /// <summary><see cref="Forward"/> then <see cref="Mean"/>: the mean loss over the non-ignored rows in loss[0].</summary>

@@ -57,7 +57,10 @@ public sealed class JepaDistance
     {
         _k = kernels;
         _rowGroupCap = rowGroupCap;
+        _reductions = new Reductions(kernels);
     }
+
+    private readonly Reductions _reductions;
 
     private LaunchGeometry G => _k.Device.Geometry;
 
@@ -136,7 +139,7 @@ public sealed class JepaDistance
             RowStats(p, t, stats, B, C);
             _k.Get("JepaDistance.Pairs", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, float, ArrayView<float>, ArrayView<float>>(PairsKernel))
                 (G.Threads(B), G.PerThread(B), B, C, mode, CosineEps, stats, pairs);
-            if (loss is { } l2) BlockSum.Mean(_k, pairs, l2, B, B);
+            if (loss is { } l2) _reductions.Mean(pairs, B, l2, B);
         }
         finally { _k.Device.Pool.Return(scratch); }
     }
@@ -263,7 +266,7 @@ public sealed class JepaDistance
         {
             var s = new InfoScratch(scratch.View, B);
             InfoLogits(p, t, s, B, C, temperature, pairs);
-            BlockSum.Mean(_k, pairs, loss, B, B);
+            _reductions.Mean(pairs, B, loss, B);
         }
         finally { _k.Device.Pool.Return(scratch); }
     }

@@ -110,6 +110,16 @@ public sealed class Reductions
     /// <summary>result[0] = Σ x² over <paramref name="n"/> elements.</summary>
     public void SumOfSquares(ArrayView<float> x, int n, ArrayView<float> result) => Reduce(ReductionKind.SumOfSquares, x, n, result);
 
+    /// <summary>result[0] = (Σ x) / <paramref name="divisor"/> on the device, or 0 when the divisor is 0 (nothing to average).</summary>
+    public void Mean(ArrayView<float> x, int n, ArrayView<float> result, float divisor)
+    {
+        Sum(x, n, result);
+        _k.Get("Reductions.Divide", acc => acc.LoadAutoGroupedStreamKernel<Index1D, float, ArrayView<float>>(DivideKernel))(1, divisor, result);
+    }
+
+    private static void DivideKernel(Index1D t, float divisor, ArrayView<float> result) =>
+        result[0] = divisor != 0f ? result[0] / divisor : 0f;
+
     /// <summary>result[0] = max x over <paramref name="n"/> elements.</summary>
     public void Max(ArrayView<float> x, int n, ArrayView<float> result) => Reduce(ReductionKind.Max, x, n, result);
 
