@@ -8,8 +8,9 @@ namespace Jepa.Kernels;
 /// </summary>
 public sealed class KernelLibrary
 {
-    /// <summary>Binds the library to <paramref name="device"/>.</summary>
-    public KernelLibrary(Device device)
+    /// <summary>Binds the library to <paramref name="device"/>. <paramref name="path"/> picks the implementation of the
+    /// ops that have a CPU fast path (<see cref="KernelPath.Kernel"/> runs the ILGPU kernels even on the CPU accelerator).</summary>
+    public KernelLibrary(Device device, KernelPath path = KernelPath.Auto)
     {
         Device = device;
         Cache = new KernelCache(device);
@@ -17,7 +18,7 @@ public sealed class KernelLibrary
         Embedding = new Embedding(Cache);
         CrossEntropy = new CrossEntropy(Cache);
         JepaDistance = new JepaDistance(Cache);
-        MatMul = new MatMul(Cache);
+        MatMul = new MatMul(Cache, path: path);
         CachedAttention = new CachedAttention(Cache);
         RmsNorm = new RmsNorm(Cache);
         LayerNorm = new LayerNorm(Cache);
@@ -27,7 +28,7 @@ public sealed class KernelLibrary
         Reductions = new Reductions(Cache);
         AdamW = new AdamW(Cache);
         GradClip = new GradClip(Cache);
-        Attention = new Attention(Cache);
+        Attention = new Attention(Cache, path);
     }
 
     /// <summary>The device every op runs on.</summary>
