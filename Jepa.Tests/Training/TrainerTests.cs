@@ -37,6 +37,22 @@ public sealed class TrainerTests(CpuFixture f) : IClassFixture<CpuFixture>, IDis
         AssertSameWeights(Train(new JepaOptions { Lambda = 0 }), Train(new JepaOptions { Lambda = 1, JepaDropout = 1 }));
     }
 
+    [Fact]
+    public void TrainingIsBitwiseIndependentOfTheCpuThreadCount()
+    {
+        var data = TinySetup.Pairs(10, 25);
+        float[][] Train(int chunks)
+        {
+            using var device = Jepa.Core.Device.Cpu(chunks);
+            var ops = new Jepa.Kernels.KernelLibrary(device);
+            using var model = TinySetup.Model(ops, 8, TinySetup.Config(d: 32, layers: 2, heads: 4, kv: 2, ffn: 48));
+            using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions { Predictors = 1 }, Small(2));
+            t.Train(data);
+            return Weights(model);
+        }
+        AssertSameWeights(Train(1), Train(3));
+    }
+
     [Theory]
     [InlineData(TargetEncoder.Shared, 0.5f)]
     [InlineData(TargetEncoder.Ema, 0f)]
