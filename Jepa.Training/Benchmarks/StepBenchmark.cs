@@ -36,6 +36,9 @@ public static class StepBenchmark
     /// <summary>Config "S" of the peer: vocab 512, d 256, 4 layers, 4 heads, SwiGLU 688, interleaved RoPE, untied head.</summary>
     public static ModelConfig ConfigS { get; } = new(512, 256, 4, 4, 4, 688, MaxLength: 128, RopeInterleaved: true);
 
+    /// <summary>Config "M" of the GPU comparison: vocab 32000, d 768, 12 layers, 12 heads, SwiGLU 2048 (batch 8 × 512).</summary>
+    public static ModelConfig ConfigM { get; } = new(32000, 768, 12, 12, 12, 2048, MaxLength: 512, RopeInterleaved: true);
+
     /// <summary>Runs <paramref name="warmup"/> untimed and <paramref name="steps"/> timed steps of <paramref name="kind"/>.</summary>
     public static StepTiming Run(KernelLibrary ops, ModelConfig config, int B, int T, StepKind kind, int warmup = 2, int steps = 8, ulong seed = 0)
     {
