@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -11,6 +12,9 @@ namespace Jepa.Kernels;
 /// finite input produces NaN or infinity: the logistic function is <c>1 / (1 + exp(−x))</c>, the tanh GELU
 /// uses the identity <c>½(1 + tanh u) = σ(2u)</c>, and erf is the Numerical Recipes <c>erfc</c> Chebyshev fit
 /// (fractional error below 1.2·10⁻⁷; ILGPU has no erf).
+/// <para>On the CPU accelerator SiLU and SwiGLU run by default as SIMD host code in place on the accelerator's
+/// buffers (<see cref="KernelPath"/>), with a vectorised exp (results within about an ulp of the kernels'); GELU
+/// always runs its kernels.</para>
 /// </summary>
 public sealed class Activations
 {
@@ -22,9 +26,27 @@ public sealed class Activations
     private readonly KernelCache _k;
 
     /// <summary>Creates the op on a device's kernel cache.</summary>
-    public Activations(KernelCache kernels) => _k = kernels;
+    /// <param name="kernels">The device's kernel cache.</param>
+    /// <param name="path">Which implementation SiLU and SwiGLU run: by default the host path on the CPU accelerator and
+    /// the kernels elsewhere; <see cref="KernelPath.Kernel"/> forces the kernels.</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public Activations(KernelCache kernels, KernelPath path = KernelPath.Auto)
+    {
+        _k = kernels;
+        Path = KernelPaths.Resolve("Activations", kernels, path);
+    }
+
+    /// <summary>The path SiLU and SwiGLU run on this instance: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>.</summary>
+    public KernelPath Path { get; }
 
     private LaunchGeometry G => _k.Device.Geometry;
+
+    /// <summary>Workers of the host path; waits for queued kernels first (free on the CPU accelerator).</summary>
+    private int HostThreads()
+    {
+        _k.Accelerator.DefaultStream.Synchronize();
+        return G.CpuChunks;
+    }
 
     // ---------------------------------------------------------------- SiLU
 
@@ -33,6 +55,7 @@ public sealed class Activations
     {
         Check.Length("Silu", nameof(x), x, n); Check.Length("Silu", nameof(y), y, n);
         if (n == 0) return;
+        if (Path == KernelPath.Host) { unsafe { ActivationsCpu.Silu(HostThreads(), HostView.Ptr(x, nameof(x)), HostView.Ptr(y, nameof(y)), n); } return; }
         _k.Get("Activations.Silu", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>>(SiluKernel))
             (G.Threads(n), G.PerThread(n), n, x, y);
     }
@@ -42,6 +65,11 @@ public sealed class Activations
     {
         Check.Length("SiluBackward", nameof(x), x, n); Check.Length("SiluBackward", nameof(dy), dy, n); Check.Length("SiluBackward", nameof(dx), dx, n);
         if (n == 0) return;
+        if (Path == KernelPath.Host)
+        {
+            unsafe { ActivationsCpu.SiluBackward(HostThreads(), HostView.Ptr(x, nameof(x)), HostView.Ptr(dy, nameof(dy)), HostView.Ptr(dx, nameof(dx)), n); }
+            return;
+        }
         _k.Get("Activations.SiluBackward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(SiluBackwardKernel))
             (G.Threads(n), G.PerThread(n), n, x, dy, dx);
     }
@@ -157,13 +185,31 @@ public sealed class Activations
     }
 
     // Element i of the [n / F, F] output reads gate and up at row·stride + column.
-    private void LaunchSwiGlu(ArrayView<float> gate, ArrayView<float> up, ArrayView<float> y, int n, int F, int stride) =>
+    private void LaunchSwiGlu(ArrayView<float> gate, ArrayView<float> up, ArrayView<float> y, int n, int F, int stride)
+    {
+        if (Path == KernelPath.Host)
+        {
+            unsafe { ActivationsCpu.SwiGlu(HostThreads(), HostView.Ptr(gate, nameof(gate)), HostView.Ptr(up, nameof(up)), HostView.Ptr(y, nameof(y)), n, F, stride); }
+            return;
+        }
         _k.Get("Activations.SwiGlu", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(SwiGluKernel))
             (G.Threads(n), G.PerThread(n), n, F, stride, gate, up, y);
+    }
 
-    private void LaunchSwiGluBackward(ArrayView<float> gate, ArrayView<float> up, ArrayView<float> dy, ArrayView<float> dgate, ArrayView<float> dup, int n, int F, int stride) =>
+    private void LaunchSwiGluBackward(ArrayView<float> gate, ArrayView<float> up, ArrayView<float> dy, ArrayView<float> dgate, ArrayView<float> dup, int n, int F, int stride)
+    {
+        if (Path == KernelPath.Host)
+        {
+            unsafe
+            {
+                ActivationsCpu.SwiGluBackward(HostThreads(), HostView.Ptr(gate, nameof(gate)), HostView.Ptr(up, nameof(up)), HostView.Ptr(dy, nameof(dy)),
+                    HostView.Ptr(dgate, nameof(dgate)), HostView.Ptr(dup, nameof(dup)), n, F, stride);
+            }
+            return;
+        }
         _k.Get("Activations.SwiGluBackward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(SwiGluBackwardKernel))
             (G.Threads(n), G.PerThread(n), n, F, stride, gate, up, dy, dgate, dup);
+    }
 
     private static void SwiGluKernel(Index1D t, int per, int n, int F, int stride, ArrayView<float> gate, ArrayView<float> up, ArrayView<float> y)
     {

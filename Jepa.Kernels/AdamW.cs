@@ -3,6 +3,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -20,13 +21,26 @@ namespace Jepa.Kernels;
 /// in Python, and handed to the kernel as floats; hyperparameters are therefore taken as doubles.
 /// The main overload reads the gradient scale from a 1-element device view, so global-norm clipping
 /// (<see cref="GradClip"/>) never has to wait for the host.
+/// <para>On the CPU accelerator the update runs by default as SIMD host code in place on the accelerator's
+/// buffers (<see cref="KernelPath"/>), with the kernel's operations and roundings, so both paths give the same bits.</para>
 /// </summary>
 public sealed class AdamW
 {
     private readonly KernelCache _k;
 
     /// <summary>Creates the op on a device's kernel cache.</summary>
-    public AdamW(KernelCache kernels) => _k = kernels;
+    /// <param name="kernels">The device's kernel cache.</param>
+    /// <param name="path">Which implementation runs: by default the host path on the CPU accelerator and the kernel
+    /// elsewhere; <see cref="KernelPath.Kernel"/> forces the kernel.</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public AdamW(KernelCache kernels, KernelPath path = KernelPath.Auto)
+    {
+        _k = kernels;
+        Path = KernelPaths.Resolve("AdamW", kernels, path);
+    }
+
+    /// <summary>The path this instance runs: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>.</summary>
+    public KernelPath Path { get; }
 
     private LaunchGeometry G => _k.Device.Geometry;
 
@@ -86,6 +100,12 @@ public sealed class AdamW
         Check.Length("AdamW", nameof(gradScale), gradScale, 1);
         if (n == 0) return;
         var s = new StepScalars(t, lr, beta1, beta2, eps, weightDecay);
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            unsafe { RunHost(p, g, m, v, n, s, *HostView.Ptr(gradScale, nameof(gradScale))); }
+            return;
+        }
         _k.Get("AdamW.Step", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, StepScalars, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(StepKernel))
             (G.Threads(n), G.PerThread(n), n, s, p, g, m, v, gradScale);
     }
@@ -98,9 +118,18 @@ public sealed class AdamW
         Validate(p, g, m, v, n, t, lr, beta1, beta2, eps, weightDecay);
         if (n == 0) return;
         var s = new StepScalars(t, lr, beta1, beta2, eps, weightDecay);
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            RunHost(p, g, m, v, n, s, gradScale);
+            return;
+        }
         _k.Get("AdamW.StepHostScale", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, StepScalars, float, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(StepHostScaleKernel))
             (G.Threads(n), G.PerThread(n), n, s, gradScale, p, g, m, v);
     }
+
+    private unsafe void RunHost(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, int n, StepScalars s, float scale) =>
+        AdamWCpu.Step(G.CpuChunks, HostView.Ptr(p, nameof(p)), HostView.Ptr(g, nameof(g)), HostView.Ptr(m, nameof(m)), HostView.Ptr(v, nameof(v)), n, s, scale);
 
     private static void Validate(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, int n,
         int t, double lr, double beta1, double beta2, double eps, double weightDecay)

@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -11,6 +12,9 @@ namespace Jepa.Kernels;
 /// <c>count</c> non-ignored rows; the trainer knows <c>count</c> from the host-side targets
 /// (<see cref="CountTargets"/>). Forward and backward are deterministic: one group per row with
 /// fixed-pattern shared-memory reductions, one owner per gradient element, no atomics.
+/// <para>On the CPU accelerator the op runs by default as SIMD host code in place on the accelerator's buffers
+/// (<see cref="KernelPath"/>): rows in fixed blocks over the CPU threads, a vectorised exp, row sums in an order
+/// fixed by V. Results are bitwise independent of the thread count and differ from the kernels' by rounding.</para>
 /// </summary>
 public sealed class CrossEntropy
 {
@@ -25,13 +29,20 @@ public sealed class CrossEntropy
     /// <param name="rowGroupCap">Largest group of the per-row forward kernel; 0 (the default) picks
     /// <see cref="LaunchGeometry.RowGroupSize"/> on GPUs and 1 on the CPU accelerator, where the barriers of a
     /// cooperative group synchronise OS threads and cost milliseconds per row. Tests pass a larger cap to
-    /// run the GPU's cooperative path on the CPU.</param>
-    public CrossEntropy(KernelCache kernels, int rowGroupCap = 0)
+    /// run the GPU's cooperative path on the CPU. The host path ignores it.</param>
+    /// <param name="path">Which implementation runs: by default the host path on the CPU accelerator and the kernels
+    /// elsewhere; <see cref="KernelPath.Kernel"/> forces the kernels.</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public CrossEntropy(KernelCache kernels, int rowGroupCap = 0, KernelPath path = KernelPath.Auto)
     {
         _k = kernels;
         _rowGroupCap = rowGroupCap;
-        _reductions = new Reductions(kernels);
+        Path = KernelPaths.Resolve("CrossEntropy", kernels, path);
+        _reductions = new Reductions(kernels, path: Path);
     }
+
+    /// <summary>The path this instance runs: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>.</summary>
+    public KernelPath Path { get; }
 
     private readonly Reductions _reductions;
 
@@ -73,6 +84,16 @@ public sealed class CrossEntropy
         Check.Length("CrossEntropy", nameof(targets), targets, N);
         Check.Length("CrossEntropy", nameof(losses), losses, N);
         Check.Length("CrossEntropy", nameof(lse), lse, N);
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            unsafe
+            {
+                CrossEntropyCpu.Forward(G.CpuChunks, HostView.Ptr(logits, nameof(logits)), HostView.Ptr(targets, nameof(targets)),
+                    HostView.Ptr(losses, nameof(losses)), HostView.Ptr(lse, nameof(lse)), N, V, ignoreIndex);
+            }
+            return;
+        }
         int group = RowReduce.GroupSize(G, _rowGroupCap);
         _k.Get("CrossEntropy.Forward", acc => acc.LoadStreamKernel<int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(ForwardKernel))
             (new KernelConfig(N, group, SharedMemoryConfig.RequestDynamic<float>(group)), V, ignoreIndex, logits, targets, losses, lse);
@@ -117,6 +138,16 @@ public sealed class CrossEntropy
         Check.Length("CrossEntropyBackward", nameof(dlogits), dlogits, n);
         if (count == 0) return;
         float scale = dloss / count;
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            unsafe
+            {
+                CrossEntropyCpu.Backward(G.CpuChunks, HostView.Ptr(logits, nameof(logits)), HostView.Ptr(targets, nameof(targets)),
+                    HostView.Ptr(lse, nameof(lse)), HostView.Ptr(dlogits, nameof(dlogits)), N, V, ignoreIndex, scale);
+            }
+            return;
+        }
         _k.Get("CrossEntropy.Backward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, float, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(BackwardKernel))
             (G.Threads(n), G.PerThread(n), n, V, ignoreIndex, scale, logits, targets, lse, dlogits);
     }

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -8,15 +9,37 @@ namespace Jepa.Kernels;
 /// Elementwise ops — add, mul, scale, bias, axpy, copy, fill — each forward next to its backward.
 /// Convention for every backward in this library: input gradients are accumulated (<c>+=</c>), never
 /// overwritten, so a tensor used twice (a residual stream) just receives two contributions.
+/// <para>On the CPU accelerator the ops run by default as SIMD host code in place on the accelerator's
+/// buffers (<see cref="KernelPath"/>), with the same per-element operations, so both paths give the same bits.</para>
 /// </summary>
 public sealed class Elementwise
 {
     private readonly KernelCache _k;
+    private readonly bool _host;
 
     /// <summary>Creates the op on a device's kernel cache.</summary>
-    public Elementwise(KernelCache kernels) => _k = kernels;
+    /// <param name="kernels">The device's kernel cache.</param>
+    /// <param name="path">Which implementation runs: by default the host path on the CPU accelerator and the kernels
+    /// elsewhere; <see cref="KernelPath.Kernel"/> forces the kernels.</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public Elementwise(KernelCache kernels, KernelPath path = KernelPath.Auto)
+    {
+        _k = kernels;
+        Path = KernelPaths.Resolve("Elementwise", kernels, path);
+        _host = Path == KernelPath.Host;
+    }
+
+    /// <summary>The path this instance runs: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>.</summary>
+    public KernelPath Path { get; }
 
     private LaunchGeometry G => _k.Device.Geometry;
+
+    /// <summary>Workers of the host path; waits for queued kernels first (free on the CPU accelerator).</summary>
+    private int HostThreads()
+    {
+        _k.Accelerator.DefaultStream.Synchronize();
+        return G.CpuChunks;
+    }
 
     // ---------------------------------------------------------------- add
 
@@ -25,6 +48,7 @@ public sealed class Elementwise
     {
         Check.Length("Add", nameof(a), a, n); Check.Length("Add", nameof(b), b, n); Check.Length("Add", nameof(y), y, n);
         if (n == 0) return;
+        if (_host) { unsafe { ElementwiseCpu.Add(HostThreads(), HostView.Ptr(a, nameof(a)), HostView.Ptr(b, nameof(b)), HostView.Ptr(y, nameof(y)), n); } return; }
         _k.Get("Elementwise.Add", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AddKernel))
             (G.Threads(n), G.PerThread(n), n, a, b, y);
     }
@@ -48,6 +72,7 @@ public sealed class Elementwise
     {
         Check.Length("Mul", nameof(a), a, n); Check.Length("Mul", nameof(b), b, n); Check.Length("Mul", nameof(y), y, n);
         if (n == 0) return;
+        if (_host) { unsafe { ElementwiseCpu.Mul(HostThreads(), HostView.Ptr(a, nameof(a)), HostView.Ptr(b, nameof(b)), HostView.Ptr(y, nameof(y)), n); } return; }
         _k.Get("Elementwise.Mul", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MulKernel))
             (G.Threads(n), G.PerThread(n), n, a, b, y);
     }
@@ -58,6 +83,11 @@ public sealed class Elementwise
         Check.Length("MulBackward", nameof(dy), dy, n); Check.Length("MulBackward", nameof(a), a, n); Check.Length("MulBackward", nameof(b), b, n);
         Check.Length("MulBackward", nameof(da), da, n); Check.Length("MulBackward", nameof(db), db, n);
         if (n == 0) return;
+        if (_host)
+        {
+            unsafe { ElementwiseCpu.MulBackward(HostThreads(), HostView.Ptr(dy, nameof(dy)), HostView.Ptr(a, nameof(a)), HostView.Ptr(b, nameof(b)), HostView.Ptr(da, nameof(da)), HostView.Ptr(db, nameof(db)), n); }
+            return;
+        }
         _k.Get("Elementwise.MulBackward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MulBackwardKernel))
             (G.Threads(n), G.PerThread(n), n, dy, a, b, da, db);
     }
@@ -85,6 +115,7 @@ public sealed class Elementwise
     {
         Check.Length("Scale", nameof(x), x, n); Check.Length("Scale", nameof(y), y, n);
         if (n == 0) return;
+        if (_host) { unsafe { ElementwiseCpu.Scale(HostThreads(), s, HostView.Ptr(x, nameof(x)), HostView.Ptr(y, nameof(y)), n); } return; }
         _k.Get("Elementwise.Scale", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>>(ScaleKernel))
             (G.Threads(n), G.PerThread(n), n, s, x, y);
     }
@@ -104,6 +135,7 @@ public sealed class Elementwise
     {
         Check.Length("Axpy", nameof(x), x, n); Check.Length("Axpy", nameof(y), y, n);
         if (n == 0) return;
+        if (_host) { unsafe { ElementwiseCpu.Axpy(HostThreads(), a, HostView.Ptr(x, nameof(x)), HostView.Ptr(y, nameof(y)), n); } return; }
         _k.Get("Elementwise.Axpy", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>>(AxpyKernel))
             (G.Threads(n), G.PerThread(n), n, a, x, y);
     }
@@ -120,6 +152,11 @@ public sealed class Elementwise
     {
         int n = Check.Positive("Bias", (nameof(rows), rows), (nameof(cols), cols));
         Check.Length("Bias", nameof(x), x, n); Check.Length("Bias", nameof(bias), bias, cols); Check.Length("Bias", nameof(y), y, n);
+        if (_host)
+        {
+            unsafe { ElementwiseCpu.Bias(HostThreads(), HostView.Ptr(x, nameof(x)), HostView.Ptr(bias, nameof(bias)), HostView.Ptr(y, nameof(y)), rows, cols); }
+            return;
+        }
         _k.Get("Elementwise.Bias", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BiasKernel))
             (G.Threads(n), G.PerThread(n), n, cols, x, bias, y);
     }
@@ -131,6 +168,7 @@ public sealed class Elementwise
         int n = Check.Positive("BiasBackward", (nameof(rows), rows), (nameof(cols), cols));
         Check.Length("BiasBackward", nameof(dy), dy, n); Check.Length("BiasBackward", nameof(dx), dx, n); Check.Length("BiasBackward", nameof(dbias), dbias, cols);
         Axpy(1f, dy, dx, n);
+        if (_host) { unsafe { ElementwiseCpu.BiasGrad(HostThreads(), HostView.Ptr(dy, nameof(dy)), HostView.Ptr(dbias, nameof(dbias)), rows, cols); } return; }
         _k.Get("Elementwise.BiasBackward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>>(BiasBackwardKernel))
             (G.Threads(cols), G.PerThread(cols), rows, cols, dy, dbias);
     }
@@ -160,6 +198,7 @@ public sealed class Elementwise
     {
         Check.Length("Fill", nameof(y), y, n);
         if (n == 0) return;
+        if (_host) { unsafe { ElementwiseCpu.Fill(HostThreads(), value, HostView.Ptr(y, nameof(y)), n); } return; }
         _k.Get("Elementwise.Fill", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>>(FillKernel))
             (G.Threads(n), G.PerThread(n), n, value, y);
     }

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -9,13 +10,26 @@ namespace Jepa.Kernels;
 /// backward dW[v, :] += Σ_{n: tokens[n] = v} dy[n, :], computed without atomics: one owner thread per
 /// (distinct token, channel) sums that token's positions in increasing order, using the host-built
 /// <see cref="EmbeddingGradIndex"/>.
+/// <para>On the CPU accelerator the op runs by default as host code in place on the accelerator's buffers
+/// (<see cref="KernelPath"/>), with the same owners and summation order, so both paths give the same bits.</para>
 /// </summary>
 public sealed class Embedding
 {
     private readonly KernelCache _k;
 
     /// <summary>Creates the op on a device's kernel cache.</summary>
-    public Embedding(KernelCache kernels) => _k = kernels;
+    /// <param name="kernels">The device's kernel cache.</param>
+    /// <param name="path">Which implementation runs: by default the host path on the CPU accelerator and the kernels
+    /// elsewhere; <see cref="KernelPath.Kernel"/> forces the kernels.</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public Embedding(KernelCache kernels, KernelPath path = KernelPath.Auto)
+    {
+        _k = kernels;
+        Path = KernelPaths.Resolve("Embedding", kernels, path);
+    }
+
+    /// <summary>The path this instance runs: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>.</summary>
+    public KernelPath Path { get; }
 
     private LaunchGeometry G => _k.Device.Geometry;
 
@@ -33,6 +47,12 @@ public sealed class Embedding
         Check.Length("Embedding", nameof(tokens), tokens, N);
         Check.Length("Embedding", nameof(W), W, (long)V * C);
         Check.Length("Embedding", nameof(y), y, n);
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            unsafe { EmbeddingCpu.Forward(G.CpuChunks, HostView.Ptr(tokens, nameof(tokens)), HostView.Ptr(W, nameof(W)), HostView.Ptr(y, nameof(y)), N, V, C); }
+            return;
+        }
         _k.Get("Embedding.Forward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, ArrayView<int>, ArrayView<float>, ArrayView<float>>(ForwardKernel))
             (G.Threads(n), G.PerThread(n), n, V, C, tokens, W, y);
     }
@@ -51,6 +71,16 @@ public sealed class Embedding
                 $"EmbeddingBackward: the index was built for {index.Count} tokens and vocabulary {index.Vocab}, but N = {N} and V = {V}.", nameof(index));
         Check.Length("EmbeddingBackward", nameof(dy), dy, n);
         Check.Length("EmbeddingBackward", nameof(dW), dW, (long)V * C);
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            unsafe
+            {
+                EmbeddingCpu.Backward(G.CpuChunks, HostView.Ptr(index.UniqueTokens, nameof(index)), HostView.Ptr(index.Offsets, nameof(index)),
+                    HostView.Ptr(index.Positions, nameof(index)), index.UniqueCount, HostView.Ptr(dy, nameof(dy)), HostView.Ptr(dW, nameof(dW)), C);
+            }
+            return;
+        }
         int work = index.UniqueCount * C;
         _k.Get("Embedding.Backward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(BackwardKernel))
             (G.Threads(work), G.PerThread(work), work, C, index.UniqueTokens, index.Offsets, index.Positions, dy, dW);

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -10,6 +11,8 @@ namespace Jepa.Kernels;
 /// coefficient = min(1, max_norm / (norm + 1e-6)) computed by a one-thread kernel, then either the
 /// gradients are scaled in place or the coefficient is handed to <see cref="AdamW"/> as its gradient scale.
 /// A non-finite norm gives a NaN coefficient (as in PyTorch), so the overflow shows up instead of hiding.
+/// <para>On the CPU accelerator the norm, the coefficient and the scaling run by default as host code in place on
+/// the accelerator's buffers (<see cref="KernelPath"/>), with the same operations, so both paths give the same bits.</para>
 /// </summary>
 public sealed class GradClip
 {
@@ -20,11 +23,19 @@ public sealed class GradClip
     private readonly Reductions _reductions;
 
     /// <summary>Creates the op on a device's kernel cache.</summary>
-    public GradClip(KernelCache kernels)
+    /// <param name="kernels">The device's kernel cache.</param>
+    /// <param name="path">Which implementation runs: by default the host path on the CPU accelerator and the kernels
+    /// elsewhere; <see cref="KernelPath.Kernel"/> forces the kernels.</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public GradClip(KernelCache kernels, KernelPath path = KernelPath.Auto)
     {
         _k = kernels;
-        _reductions = new Reductions(kernels);
+        Path = KernelPaths.Resolve("GradClip", kernels, path);
+        _reductions = new Reductions(kernels, path: Path);
     }
+
+    /// <summary>The path this instance runs: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>.</summary>
+    public KernelPath Path { get; }
 
     private LaunchGeometry G => _k.Device.Geometry;
 
@@ -37,6 +48,15 @@ public sealed class GradClip
         if (!(maxNorm > 0) || float.IsInfinity(maxNorm)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, $"{op}: max norm must be positive and finite.");
         Check.Length(op, nameof(norm), norm, 1); Check.Length(op, nameof(coefficient), coefficient, 1);
         _reductions.L2Norm(grads, norm);
+        if (Path == KernelPath.Host)
+        {
+            unsafe
+            {
+                float c = maxNorm / (*HostView.Ptr(norm, nameof(norm)) + NormEpsilon);
+                *HostView.Ptr(coefficient, nameof(coefficient)) = c > 1f ? 1f : c;
+            }
+            return;
+        }
         _k.Get("GradClip.Coefficient", acc => acc.LoadAutoGroupedStreamKernel<Index1D, float, ArrayView<float>, ArrayView<float>>(CoefficientKernel))
             (1, maxNorm, norm, coefficient);
     }
@@ -54,6 +74,23 @@ public sealed class GradClip
     {
         ArgumentNullException.ThrowIfNull(grads);
         Check.Length("GradClip.Scale", nameof(coefficient), coefficient, 1);
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            unsafe
+            {
+                float c = *HostView.Ptr(coefficient, nameof(coefficient));
+                for (int i = 0; i < grads.Count; i++)
+                {
+                    long len = grads[i].Length;
+                    if (len > int.MaxValue) throw new ArgumentException($"GradClip.Scale: view {i} has {len} elements, more than 2^31 − 1.", nameof(grads));
+                    if (len == 0) continue;
+                    float* x = HostView.Ptr(grads[i], nameof(grads));
+                    ElementwiseCpu.Scale(G.CpuChunks, c, x, x, (int)len);
+                }
+            }
+            return;
+        }
         var kernel = _k.Get("GradClip.Scale", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>>(ScaleByKernel));
         for (int i = 0; i < grads.Count; i++)
         {

@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -31,6 +32,10 @@ public enum JepaDistanceKind
 /// <para>InfoNCE: p̂ = p / max(‖p‖, ε), t̂ likewise, ε = <see cref="NormalizeEps"/> (as
 /// <c>torch.nn.functional.normalize</c>); logits_ij = p̂_i·t̂_j / τ in a B×B scratch tensor;
 /// pairs[i] = logsumexp_j logits_ij − logits_ii. B is expected to be small (up to a few hundred).</para>
+/// <para>On the CPU accelerator the cosine, L2 and MSE distances (and <see cref="CosineSimilarity"/>) run by default
+/// as host code in place on the accelerator's buffers (<see cref="KernelPath"/>), with the kernels' formulas and
+/// row sums in an order fixed by C; InfoNCE always runs its kernels (its mean and the other reductions follow the
+/// path).</para>
 /// </summary>
 public sealed class JepaDistance
 {
@@ -43,7 +48,7 @@ public sealed class JepaDistance
     /// <summary>Default InfoNCE temperature τ.</summary>
     public const float DefaultTemperature = 0.07f;
 
-    private const int ModeCosineLoss = 0, ModeL2 = 1, ModeMse = 2, ModeCosineSimilarity = 3;
+    internal const int ModeCosineLoss = 0, ModeL2 = 1, ModeMse = 2, ModeCosineSimilarity = 3;
 
     private readonly KernelCache _k;
     private readonly int _rowGroupCap;
@@ -52,13 +57,20 @@ public sealed class JepaDistance
     /// <param name="kernels">The device's kernel cache.</param>
     /// <param name="rowGroupCap">Largest group of the per-row reduction kernel; 0 (the default) picks
     /// <see cref="LaunchGeometry.RowGroupSize"/> on GPUs and 1 on the CPU accelerator. Tests pass a larger
-    /// cap to run the GPU's cooperative path on the CPU.</param>
-    public JepaDistance(KernelCache kernels, int rowGroupCap = 0)
+    /// cap to run the GPU's cooperative path on the CPU. The host path ignores it.</param>
+    /// <param name="path">Which implementation the pairwise distances run: by default the host path on the CPU
+    /// accelerator and the kernels elsewhere; <see cref="KernelPath.Kernel"/> forces the kernels.</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public JepaDistance(KernelCache kernels, int rowGroupCap = 0, KernelPath path = KernelPath.Auto)
     {
         _k = kernels;
         _rowGroupCap = rowGroupCap;
-        _reductions = new Reductions(kernels);
+        Path = KernelPaths.Resolve("JepaDistance", kernels, path);
+        _reductions = new Reductions(kernels, path: Path);
     }
+
+    /// <summary>The path the pairwise distances run on this instance: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>.</summary>
+    public KernelPath Path { get; }
 
     private readonly Reductions _reductions;
 
@@ -132,6 +144,13 @@ public sealed class JepaDistance
         Check.Length(op, nameof(p), p, n); Check.Length(op, nameof(t), t, n);
         Check.Length(op, mode == ModeCosineSimilarity ? "cos" : nameof(pairs), pairs, B);
         if (loss is { } l) Check.Length(op, nameof(loss), l, 1);
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            unsafe { JepaDistanceCpu.Pairs(G.CpuChunks, mode, HostView.Ptr(p, nameof(p)), HostView.Ptr(t, nameof(t)), HostView.Ptr(pairs, nameof(pairs)), B, C, CosineEps); }
+            if (loss is { } hl) _reductions.Mean(pairs, B, hl, B);
+            return;
+        }
         var scratch = _k.Device.Pool.Rent(4L * B);
         try
         {
@@ -150,6 +169,16 @@ public sealed class JepaDistance
         Check.Length(op, nameof(p), p, n); Check.Length(op, nameof(t), t, n); Check.Length(op, nameof(dp), dp, n);
         bool hasDt = dt.Length > 0;
         if (hasDt) Check.Length(op, nameof(dt), dt, n);
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            unsafe
+            {
+                JepaDistanceCpu.Grad(G.CpuChunks, mode, HostView.Ptr(p, nameof(p)), HostView.Ptr(t, nameof(t)), HostView.Ptr(dp, nameof(dp)),
+                    hasDt ? HostView.Ptr(dt, nameof(dt)) : null, B, C, CosineEps, dloss / B);
+            }
+            return;
+        }
         var scratch = _k.Device.Pool.Rent(4L * B);
         try
         {

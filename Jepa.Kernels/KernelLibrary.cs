@@ -9,25 +9,27 @@ namespace Jepa.Kernels;
 public sealed class KernelLibrary
 {
     /// <summary>Binds the library to <paramref name="device"/>. <paramref name="path"/> picks the implementation of the
-    /// ops that have a CPU fast path (<see cref="KernelPath.Kernel"/> runs the ILGPU kernels even on the CPU accelerator).</summary>
+    /// ops that have a CPU fast path (matrix products, attention, RMSNorm, RoPE, SiLU/SwiGLU, elementwise ops, embedding,
+    /// cross-entropy, JEPA distances, reductions, AdamW, clipping); <see cref="KernelPath.Kernel"/> runs the ILGPU kernels
+    /// even on the CPU accelerator.</summary>
     public KernelLibrary(Device device, KernelPath path = KernelPath.Auto)
     {
         Device = device;
         Cache = new KernelCache(device);
-        Elementwise = new Elementwise(Cache);
-        Embedding = new Embedding(Cache);
-        CrossEntropy = new CrossEntropy(Cache);
-        JepaDistance = new JepaDistance(Cache);
+        Elementwise = new Elementwise(Cache, path);
+        Embedding = new Embedding(Cache, path);
+        CrossEntropy = new CrossEntropy(Cache, path: path);
+        JepaDistance = new JepaDistance(Cache, path: path);
         MatMul = new MatMul(Cache, path: path);
         CachedAttention = new CachedAttention(Cache);
-        RmsNorm = new RmsNorm(Cache);
+        RmsNorm = new RmsNorm(Cache, path: path);
         LayerNorm = new LayerNorm(Cache);
         Softmax = new Softmax(Cache);
-        Activations = new Activations(Cache);
-        Rope = new Rope(Cache);
-        Reductions = new Reductions(Cache);
-        AdamW = new AdamW(Cache);
-        GradClip = new GradClip(Cache);
+        Activations = new Activations(Cache, path);
+        Rope = new Rope(Cache, path);
+        Reductions = new Reductions(Cache, path: path);
+        AdamW = new AdamW(Cache, path);
+        GradClip = new GradClip(Cache, path);
         Attention = new Attention(Cache, path);
     }
 

@@ -3,6 +3,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -41,6 +42,9 @@ public enum ReductionKind
 /// </para>
 /// Results are written into device views, so training never has to wait for the host; the
 /// <c>…ToHost</c> methods are conveniences for logging and tests.
+/// <para>On the CPU accelerator the reductions run by default as SIMD host code in place on the accelerator's
+/// buffers (<see cref="KernelPath"/>): the same tree, with the same additions, so both paths give the same bits.
+/// The host path needs no scratch: the overloads that take one check its length and leave it unused.</para>
 /// </summary>
 public sealed class Reductions
 {
@@ -55,10 +59,14 @@ public sealed class Reductions
     /// <param name="groupSize">0 (default): the device's own path — groups of 256 threads on GPUs, one chunk
     /// thread per run of blocks on the CPU accelerator. A power of two (at most 1024, the accelerator's limit,
     /// and 64 on the CPU accelerator) forces the group kernel with that many threads per group. The choice never
-    /// changes a result.</param>
-    public Reductions(KernelCache kernels, int groupSize = 0)
+    /// changes a result. The host path ignores it.</param>
+    /// <param name="path">Which implementation runs: by default the host path on the CPU accelerator and the kernels
+    /// elsewhere; <see cref="KernelPath.Kernel"/> forces the kernels.</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public Reductions(KernelCache kernels, int groupSize = 0, KernelPath path = KernelPath.Auto)
     {
         _k = kernels;
+        Path = KernelPaths.Resolve("Reductions", kernels, path);
         var g = kernels.Device.Geometry;
         int limit = Math.Min(Block, g.IsGpu ? g.MaxGroupSize : Math.Min(64, g.MaxGroupSize));
         if (groupSize == 0 && g.IsGpu) groupSize = g.RowGroupSize(256);
@@ -70,6 +78,21 @@ public sealed class Reductions
 
     /// <summary>Threads per group of the group kernels, or 0 when the CPU chunk path is used.</summary>
     public int GroupSize { get; }
+
+    /// <summary>The path this instance runs: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>.</summary>
+    public KernelPath Path { get; }
+
+    private bool Host => Path == KernelPath.Host;
+
+    /// <summary>Workers of the host path; waits for queued kernels first (free on the CPU accelerator).</summary>
+    private int HostThreads()
+    {
+        _k.Accelerator.DefaultStream.Synchronize();
+        return G.CpuChunks;
+    }
+
+    private static ReductionMode HostMode(int mode) =>
+        new(LoadOf(mode), CombineOf(mode) == CombineMax, (mode & SqrtBit) != 0);
 
     private LaunchGeometry G => _k.Device.Geometry;
 
@@ -114,6 +137,15 @@ public sealed class Reductions
     public void Mean(ArrayView<float> x, int n, ArrayView<float> result, float divisor)
     {
         Sum(x, n, result);
+        if (Host)
+        {
+            unsafe
+            {
+                float* r = HostView.Ptr(result, nameof(result));
+                *r = divisor != 0f ? *r / divisor : 0f;
+            }
+            return;
+        }
         _k.Get("Reductions.Divide", acc => acc.LoadAutoGroupedStreamKernel<Index1D, float, ArrayView<float>>(DivideKernel))(1, divisor, result);
     }
 
@@ -133,6 +165,15 @@ public sealed class Reductions
     /// scratch rented from the device pool.</summary>
     public void Reduce(ReductionKind kind, ArrayView<float> x, int n, ArrayView<float> result)
     {
+        if (Host)
+        {
+            const string op = "Reduce";
+            if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, $"{op}: size 'n' must be non-negative.");
+            Check.Length(op, nameof(x), x, n);
+            Check.Length(op, nameof(result), result, 1);
+            ReduceHost(ModeOf(kind), x, n, result);
+            return;
+        }
         int need = ScratchLength(Math.Max(0, n));
         if (need == 0)
         {
@@ -153,6 +194,11 @@ public sealed class Reductions
         Check.Length(op, nameof(result), result, 1);
         Check.Length(op, nameof(scratch), scratch, ScratchLength(n));
         int mode = ModeOf(kind);
+        if (Host)
+        {
+            ReduceHost(mode, x, n, result);
+            return;
+        }
         var work = Workspace > 0 ? scratch.SubView(0, Workspace) : default;
         var rest = After(scratch, Workspace);
         if (n <= Block)
@@ -210,6 +256,11 @@ public sealed class Reductions
         Check.Length(op, nameof(x), x, n); Check.Length(op, nameof(y), y, N);
         int mode = ModeOf(kind);
         int width = Width(C);
+        if (Host)
+        {
+            unsafe { ReductionsCpu.Rows(HostThreads(), HostView.Ptr(x, nameof(x)), N, C, HostMode(mode), HostView.Ptr(y, nameof(y))); }
+            return;
+        }
         if (GroupSize > 0)
         {
             _k.Get("Reductions.Rows", acc => acc.LoadStreamKernel<ArrayView<float>, int, int, int, ArrayView<float>>(RowReduceKernel))
@@ -235,6 +286,14 @@ public sealed class Reductions
     /// <summary>result[0] = the reduction of every element of every view, with scratch from the device pool.</summary>
     public void Reduce(ReductionKind kind, IReadOnlyList<ArrayView<float>> views, ArrayView<float> result)
     {
+        if (Host)
+        {
+            ArgumentNullException.ThrowIfNull(views);
+            Check.Length("Reduce(views)", nameof(result), result, 1);
+            MultiPartials(views);
+            ReduceHost(ModeOf(kind), views, result);
+            return;
+        }
         using var scratch = Tensor.Empty(_k.Device, Math.Max(1, ScratchLength(views)));
         Reduce(kind, views, result, scratch.View);
     }
@@ -250,6 +309,11 @@ public sealed class Reductions
         int partials = MultiPartials(views);
         Check.Length(op, nameof(scratch), scratch, ScratchLength(views));
         int mode = ModeOf(kind);
+        if (Host)
+        {
+            ReduceHost(mode, views, result);
+            return;
+        }
         var work = Workspace > 0 ? scratch.SubView(0, Workspace) : default;
         var rest = After(scratch, Workspace);
         if (partials == 0)
@@ -266,6 +330,22 @@ public sealed class Reductions
             offset += m;
         }
         FinishPartials(rest.SubView(0, partials), partials, mode, result, After(rest, partials), work);
+    }
+
+    private unsafe void ReduceHost(int mode, ArrayView<float> x, int n, ArrayView<float> result) =>
+        ReductionsCpu.Reduce(HostThreads(), n > 0 ? HostView.Ptr(x, nameof(x)) : null, n, HostMode(mode), HostView.Ptr(result, nameof(result)));
+
+    private unsafe void ReduceHost(int mode, IReadOnlyList<ArrayView<float>> views, ArrayView<float> result)
+    {
+        int threads = HostThreads();
+        var ptrs = new nint[views.Count];
+        var lengths = new int[views.Count];
+        for (int i = 0; i < views.Count; i++)
+        {
+            lengths[i] = (int)views[i].Length;
+            if (lengths[i] > 0) ptrs[i] = (nint)HostView.Ptr(views[i], nameof(views));
+        }
+        ReductionsCpu.Views(threads, ptrs, lengths, HostMode(mode), HostView.Ptr(result, nameof(result)));
     }
 
     private static int MultiPartials(IReadOnlyList<ArrayView<float>> views)

@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -10,6 +11,10 @@ namespace Jepa.Kernels;
 /// <c>y = x / sqrt(mean(x²) + eps) ⊙ w</c>. The forward saves the per-row reciprocal root
 /// <c>rstd [N]</c> for the backward. One group per row with a fixed-pattern shared-memory reduction;
 /// the weight gradient is summed in fixed-size row blocks then in block order (no atomics).
+/// <para>On the CPU accelerator the op runs by default as SIMD host code in place on the accelerator's buffers
+/// (<see cref="KernelPath"/>): rows in fixed blocks over the CPU threads, row sums in an order fixed by C, the
+/// weight gradient in the kernels' block order. Results are bitwise independent of the thread count and differ
+/// from the kernels' only by the rounding of the row sums.</para>
 /// </summary>
 public sealed class RmsNorm
 {
@@ -19,12 +24,19 @@ public sealed class RmsNorm
     /// <summary>Creates the op on a device's kernel cache.</summary>
     /// <param name="kernels">The device's kernels.</param>
     /// <param name="rowGroupSize">Threads per row: 0 for the device's choice, else a power of two it can run
-    /// (results are bitwise reproducible for a given size).</param>
-    public RmsNorm(KernelCache kernels, int rowGroupSize = 0)
+    /// (results are bitwise reproducible for a given size). The host path ignores it.</param>
+    /// <param name="path">Which implementation runs: by default the host path on the CPU accelerator and the kernels
+    /// elsewhere; <see cref="KernelPath.Kernel"/> forces the kernels.</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public RmsNorm(KernelCache kernels, int rowGroupSize = 0, KernelPath path = KernelPath.Auto)
     {
         _k = kernels;
         _groupSize = RowReduce.Validate("RmsNorm", kernels, rowGroupSize);
+        Path = KernelPaths.Resolve("RmsNorm", kernels, path);
     }
+
+    /// <summary>The path this instance runs: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>.</summary>
+    public KernelPath Path { get; }
 
     private LaunchGeometry G => _k.Device.Geometry;
 
@@ -42,6 +54,16 @@ public sealed class RmsNorm
         int n = Check.Positive("RmsNorm", (nameof(N), N), (nameof(C), C));
         Check.Length("RmsNorm", nameof(x), x, n); Check.Length("RmsNorm", nameof(w), w, C);
         Check.Length("RmsNorm", nameof(y), y, n); Check.Length("RmsNorm", nameof(rstd), rstd, N);
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            unsafe
+            {
+                RmsNormCpu.Forward(G.CpuChunks, HostView.Ptr(x, nameof(x)), HostView.Ptr(w, nameof(w)), HostView.Ptr(y, nameof(y)),
+                    HostView.Ptr(rstd, nameof(rstd)), N, C, eps);
+            }
+            return;
+        }
         _k.Get("RmsNorm.Forward", acc => acc.LoadStreamKernel<int, int, float, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ForwardKernel))
             (RowReduce.Config(G, N, C, _groupSize), N, C, eps, x, w, y, rstd);
     }
@@ -63,6 +85,16 @@ public sealed class RmsNorm
         Check.Length("RmsNormBackward", nameof(x), x, n); Check.Length("RmsNormBackward", nameof(w), w, C);
         Check.Length("RmsNormBackward", nameof(rstd), rstd, N); Check.Length("RmsNormBackward", nameof(dy), dy, n);
         Check.Length("RmsNormBackward", nameof(dx), dx, n); Check.Length("RmsNormBackward", nameof(dw), dw, C);
+        if (Path == KernelPath.Host)
+        {
+            _k.Accelerator.DefaultStream.Synchronize();
+            unsafe
+            {
+                RmsNormCpu.Backward(G.CpuChunks, HostView.Ptr(x, nameof(x)), HostView.Ptr(w, nameof(w)), HostView.Ptr(rstd, nameof(rstd)),
+                    HostView.Ptr(dy, nameof(dy)), HostView.Ptr(dx, nameof(dx)), HostView.Ptr(dw, nameof(dw)), N, C);
+            }
+            return;
+        }
         _k.Get("RmsNorm.Backward", acc => acc.LoadStreamKernel<int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BackwardKernel))
             (RowReduce.Config(G, N, C, _groupSize), N, C, x, w, rstd, dy, dx);
 

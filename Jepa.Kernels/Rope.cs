@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using Jepa.Core;
+using Jepa.Kernels.Cpu;
 
 namespace Jepa.Kernels;
 
@@ -11,13 +12,26 @@ namespace Jepa.Kernels;
 /// at 0). cos/sin come from a host-computed double-precision <see cref="RopeTable"/>. The backward is the
 /// inverse rotation: <c>dx += R(−angle)·dy</c>. A position outside the table gives NaN outputs rather than
 /// reading out of bounds.
+/// <para>On the CPU accelerator the op runs by default as SIMD host code in place on the accelerator's buffers
+/// (<see cref="KernelPath"/>), with the kernels' per-pair roundings, so both paths give the same bits.</para>
 /// </summary>
 public sealed class Rope
 {
     private readonly KernelCache _k;
 
     /// <summary>Creates the op on a device's kernel cache.</summary>
-    public Rope(KernelCache kernels) => _k = kernels;
+    /// <param name="kernels">The device's kernel cache.</param>
+    /// <param name="path">Which implementation runs: by default the host path on the CPU accelerator and the kernels
+    /// elsewhere; <see cref="KernelPath.Kernel"/> forces the kernels.</param>
+    /// <exception cref="ArgumentException"><see cref="KernelPath.Host"/> on a device other than the CPU accelerator.</exception>
+    public Rope(KernelCache kernels, KernelPath path = KernelPath.Auto)
+    {
+        _k = kernels;
+        Path = KernelPaths.Resolve("Rope", kernels, path);
+    }
+
+    /// <summary>The path this instance runs: <see cref="KernelPath.Kernel"/> or <see cref="KernelPath.Host"/>.</summary>
+    public KernelPath Path { get; }
 
     private LaunchGeometry G => _k.Device.Geometry;
 
@@ -111,6 +125,11 @@ public sealed class Rope
         if (startPosition < 0 || (long)startPosition + T > table.MaxPositions)
             throw new ArgumentOutOfRangeException(nameof(startPosition), startPosition,
                 $"{op}: positions {startPosition} … {(long)startPosition + T - 1} exceed the table's {table.MaxPositions}.");
+        if (Path == KernelPath.Host)
+        {
+            RunHost(input, output, table, default, startPosition, B, T, H, D, convention, backward);
+            return;
+        }
         _k.Get("Rope.Range", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, int, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(RangeKernel))
             (G.Threads(pairs), G.PerThread(pairs), pairs, T, H, D / 2, table.MaxPositions, startPosition, Interleaved(convention), backward, input, output, table.View);
     }
@@ -120,8 +139,22 @@ public sealed class Rope
     {
         int pairs = CheckArgs(op, input, output, table, B, T, H, D);
         Check.Length(op, nameof(positions), positions, (long)B * T);
+        if (Path == KernelPath.Host)
+        {
+            RunHost(input, output, table, positions, 0, B, T, H, D, convention, backward);
+            return;
+        }
         _k.Get("Rope.Positions", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, int, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>(PositionsKernel))
             (G.Threads(pairs), G.PerThread(pairs), pairs, H, D / 2, table.MaxPositions, Interleaved(convention), backward, input, output, table.View, positions);
+    }
+
+    private unsafe void RunHost(ArrayView<float> input, ArrayView<float> output, RopeTable table, ArrayView<int> positions, int start,
+        int B, int T, int H, int D, RopeConvention convention, int backward)
+    {
+        _k.Accelerator.DefaultStream.Synchronize();
+        RopeCpu.Run(G.CpuChunks, HostView.Ptr(input, nameof(input)), HostView.Ptr(output, nameof(output)), HostView.Ptr(table.View, nameof(table)),
+            positions.IsValid ? HostView.Ptr(positions, nameof(positions)) : null, start, B, T, H, D, table.MaxPositions,
+            Interleaved(convention) != 0, backward != 0);
     }
 
     private static void RangeKernel(Index1D t, int per, int pairs, int T, int H, int half, int maxPos, int start, int interleaved, int backward,

@@ -54,20 +54,24 @@ public sealed class ActivationTests(CpuFixture f) : IClassFixture<CpuFixture>
     // ---------------------------------------------------------------- SiLU / GELU forward
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(7)]
-    [InlineData(65)]
-    [InlineData(1000)]
-    public void SiluAndGeluForwardMatchFloat64(int n)
+    [InlineData(KernelPath.Kernel, 1)]
+    [InlineData(KernelPath.Host, 1)]
+    [InlineData(KernelPath.Kernel, 7)]
+    [InlineData(KernelPath.Host, 7)]
+    [InlineData(KernelPath.Kernel, 65)]
+    [InlineData(KernelPath.Host, 65)]
+    [InlineData(KernelPath.Kernel, 1000)]
+    [InlineData(KernelPath.Host, 1000)]
+    public void SiluAndGeluForwardMatchFloat64(KernelPath path, int n)
     {
         var x = Reference.Random(n, 101, -8f, 8f);
         var xd = Reference.ToDouble(x);
         using var tx = f.Upload(x, n); using var y = Tensor.Empty(f.Device, n);
-        f.Ops.Activations.Silu(tx.View, y.View, n);
+        f.Lib(path).Activations.Silu(tx.View, y.View, n);
         Reference.AssertClose(y.ToArray(), Map(xd, Silu), 1e-6, "silu");
         foreach (var a in new[] { GeluApproximation.None, GeluApproximation.Tanh })
         {
-            f.Ops.Activations.Gelu(tx.View, y.View, n, a);
+            f.Lib(path).Activations.Gelu(tx.View, y.View, n, a);
             Reference.AssertClose(y.ToArray(), Map(xd, v => Gelu(v, a)), 1e-6, $"gelu {a}");
         }
     }
@@ -101,21 +105,23 @@ public sealed class ActivationTests(CpuFixture f) : IClassFixture<CpuFixture>
     // ---------------------------------------------------------------- SiLU / GELU backward
 
     [Theory]
-    [InlineData(GeluApproximation.None)]
-    [InlineData(GeluApproximation.Tanh)]
-    public void SiluAndGeluBackwardMatchFiniteDifferencesAndAccumulate(GeluApproximation a)
+    [InlineData(KernelPath.Kernel, GeluApproximation.None)]
+    [InlineData(KernelPath.Host, GeluApproximation.None)]
+    [InlineData(KernelPath.Kernel, GeluApproximation.Tanh)]
+    [InlineData(KernelPath.Host, GeluApproximation.Tanh)]
+    public void SiluAndGeluBackwardMatchFiniteDifferencesAndAccumulate(KernelPath path, GeluApproximation a)
     {
         const int n = 37;
         var x = Reference.Random(n, 111, -6f, 6f); var dy = Reference.Random(n, 112); var dx0 = Reference.Random(n, 113);
         double[] xd = Reference.ToDouble(x), dyd = Reference.ToDouble(dy);
         using var tx = f.Upload(x, n); using var tdy = f.Upload(dy, n); using var dx = f.Upload(dx0, n);
 
-        f.Ops.Activations.SiluBackward(tx.View, tdy.View, dx.View, n);
+        f.Lib(path).Activations.SiluBackward(tx.View, tdy.View, dx.View, n);
         var num = GradCheck.Numeric(xs => GradCheck.Dot(Map(xs, Silu), dyd), xd);
         Reference.AssertClose(Accumulation.Delta(dx.ToArray(), dx0), num, 1e-6, "silu dx");
 
         dx.CopyFrom(dx0);
-        f.Ops.Activations.GeluBackward(tx.View, tdy.View, dx.View, n, a);
+        f.Lib(path).Activations.GeluBackward(tx.View, tdy.View, dx.View, n, a);
         num = GradCheck.Numeric(xs => GradCheck.Dot(Map(xs, v => Gelu(v, a)), dyd), xd);
         Reference.AssertClose(Accumulation.Delta(dx.ToArray(), dx0), num, 1e-6, $"gelu {a} dx");
     }
@@ -125,36 +131,44 @@ public sealed class ActivationTests(CpuFixture f) : IClassFixture<CpuFixture>
     private static double[] SwiGluRef(double[] gate, double[] up) => gate.Select((g, i) => Silu(g) * up[i]).ToArray();
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(65)]
-    [InlineData(1000)]
-    public void SwiGluForwardMatchesFloat64(int n)
+    [InlineData(KernelPath.Kernel, 1)]
+    [InlineData(KernelPath.Host, 1)]
+    [InlineData(KernelPath.Kernel, 65)]
+    [InlineData(KernelPath.Host, 65)]
+    [InlineData(KernelPath.Kernel, 1000)]
+    [InlineData(KernelPath.Host, 1000)]
+    public void SwiGluForwardMatchesFloat64(KernelPath path, int n)
     {
         var g = Reference.Random(n, 121, -6f, 6f); var u = Reference.Random(n, 122, -2f, 2f);
         using var tg = f.Upload(g, n); using var tu = f.Upload(u, n); using var y = Tensor.Empty(f.Device, n);
-        f.Ops.Activations.SwiGlu(tg.View, tu.View, y.View, n);
+        f.Lib(path).Activations.SwiGlu(tg.View, tu.View, y.View, n);
         Reference.AssertClose(y.ToArray(), SwiGluRef(Reference.ToDouble(g), Reference.ToDouble(u)), 1e-6, "swiglu");
     }
 
-    [Fact]
-    public void SwiGluBackwardMatchesFiniteDifferencesAndAccumulates()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void SwiGluBackwardMatchesFiniteDifferencesAndAccumulates(KernelPath path)
     {
         const int n = 37;
         var g = Reference.Random(n, 131, -6f, 6f); var u = Reference.Random(n, 132, -2f, 2f); var dy = Reference.Random(n, 133);
         var dg0 = Reference.Random(n, 134); var du0 = Reference.Random(n, 135);
         using var tg = f.Upload(g, n); using var tu = f.Upload(u, n); using var tdy = f.Upload(dy, n);
         using var dg = f.Upload(dg0, n); using var du = f.Upload(du0, n);
-        f.Ops.Activations.SwiGluBackward(tg.View, tu.View, tdy.View, dg.View, du.View, n);
+        f.Lib(path).Activations.SwiGluBackward(tg.View, tu.View, tdy.View, dg.View, du.View, n);
         double[] gd = Reference.ToDouble(g), ud = Reference.ToDouble(u), dyd = Reference.ToDouble(dy);
         Reference.AssertClose(Accumulation.Delta(dg.ToArray(), dg0), GradCheck.Numeric(gs => GradCheck.Dot(SwiGluRef(gs, ud), dyd), gd), 1e-6, "dgate");
         Reference.AssertClose(Accumulation.Delta(du.ToArray(), du0), GradCheck.Numeric(us => GradCheck.Dot(SwiGluRef(gd, us), dyd), ud), 1e-6, "dup");
     }
 
     [Theory]
-    [InlineData(1, 1)]
-    [InlineData(3, 5)]
-    [InlineData(4, 33)]
-    public void PackedSwiGluMatchesFloat64AndFiniteDifferences(int N, int F)
+    [InlineData(KernelPath.Kernel, 1, 1)]
+    [InlineData(KernelPath.Host, 1, 1)]
+    [InlineData(KernelPath.Kernel, 3, 5)]
+    [InlineData(KernelPath.Host, 3, 5)]
+    [InlineData(KernelPath.Kernel, 4, 33)]
+    [InlineData(KernelPath.Host, 4, 33)]
+    public void PackedSwiGluMatchesFloat64AndFiniteDifferences(KernelPath path, int N, int F)
     {
         var p = Reference.Random(N * 2 * F, 141, -6f, 6f); var dy = Reference.Random(N * F, 142); var dp0 = Reference.Random(N * 2 * F, 143);
         double[] Forward(double[] ps)
@@ -166,8 +180,8 @@ public sealed class ActivationTests(CpuFixture f) : IClassFixture<CpuFixture>
         }
         using var tp = f.Upload(p, N, 2 * F); using var tdy = f.Upload(dy, N, F);
         using var y = Tensor.Empty(f.Device, N, F); using var dp = f.Upload(dp0, N, 2 * F);
-        f.Ops.Activations.SwiGluPacked(tp.View, y.View, N, F);
-        f.Ops.Activations.SwiGluPackedBackward(tp.View, tdy.View, dp.View, N, F);
+        f.Lib(path).Activations.SwiGluPacked(tp.View, y.View, N, F);
+        f.Lib(path).Activations.SwiGluPackedBackward(tp.View, tdy.View, dp.View, N, F);
         var pd = Reference.ToDouble(p);
         Reference.AssertClose(y.ToArray(), Forward(pd), 1e-6, "packed swiglu");
         var num = GradCheck.Numeric(ps => GradCheck.Dot(Forward(ps), Reference.ToDouble(dy)), pd);
@@ -176,8 +190,10 @@ public sealed class ActivationTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     // ---------------------------------------------------------------- determinism and errors
 
-    [Fact]
-    public void AreDeterministicAcrossRunsAndCpuChunks()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void AreDeterministicAcrossRunsAndCpuChunks(KernelPath path)
     {
         const int N = 7, F = 29, n = N * F;
         var x = Reference.Random(2 * n, 151, -6f, 6f); var dy = Reference.Random(n, 152);
@@ -199,14 +215,16 @@ public sealed class ActivationTests(CpuFixture f) : IClassFixture<CpuFixture>
             act.SwiGluBackward(a, tx.View.SubView(n, n), tdy.View, dx.View.SubView(3 * n, n), dx.View.SubView(4 * n, n), n);
             act.SwiGluPackedBackward(tx.View, tdy.View, dx.View.SubView(6 * n, 2 * n), N, F);
             return [.. y.ToArray(), .. dx.ToArray()];
-        }, "activations");
+        }, "activations", path);
     }
 
-    [Fact]
-    public void ShortPackedViewIsAClearError()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void ShortPackedViewIsAClearError(KernelPath path)
     {
         using var p = Tensor.Zeros(f.Device, 3, 9); using var y = Tensor.Zeros(f.Device, 3, 5);
-        var e = Assert.Throws<ArgumentException>(() => f.Ops.Activations.SwiGluPacked(p.View, y.View, 3, 5));
+        var e = Assert.Throws<ArgumentException>(() => f.Lib(path).Activations.SwiGluPacked(p.View, y.View, 3, 5));
         Assert.Contains("SwiGluPacked", e.Message);
         Assert.Contains("need 30", e.Message);
     }

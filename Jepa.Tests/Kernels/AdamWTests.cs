@@ -45,15 +45,19 @@ public sealed class AdamWTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Theory]
-    [InlineData(0.0, 1f, true)]
-    [InlineData(0.1, 1f, true)]
-    [InlineData(0.1, 0.25f, true)]
-    [InlineData(0.1, 0.25f, false)]
-    public void StepsMatchFloat64TorchAdamW(double wd, float scale, bool scaleOnDevice)
+    [InlineData(KernelPath.Kernel, 0.0, 1f, true)]
+    [InlineData(KernelPath.Host, 0.0, 1f, true)]
+    [InlineData(KernelPath.Kernel, 0.1, 1f, true)]
+    [InlineData(KernelPath.Host, 0.1, 1f, true)]
+    [InlineData(KernelPath.Kernel, 0.1, 0.25f, true)]
+    [InlineData(KernelPath.Host, 0.1, 0.25f, true)]
+    [InlineData(KernelPath.Kernel, 0.1, 0.25f, false)]
+    [InlineData(KernelPath.Host, 0.1, 0.25f, false)]
+    public void StepsMatchFloat64TorchAdamW(KernelPath path, double wd, float scale, bool scaleOnDevice)
     {
         int n = 1037;
         var p0 = Reference.Random(n, 77, -1f, 1f);
-        var got = Run(f.Ops, p0, wd, scale, scaleOnDevice);
+        var got = Run(f.Lib(path), p0, wd, scale, scaleOnDevice);
 
         var p = Reference.ToDouble(p0); var m = new double[n]; var v = new double[n];
         for (int t = 1; t <= Steps; t++) ReferenceStep(p, Reference.ToDouble(Grad(n, t)), m, v, t, Lr, wd, scale);
@@ -66,32 +70,36 @@ public sealed class AdamWTests(CpuFixture f) : IClassFixture<CpuFixture>
         Reference.AssertClose(delta, p.Select((x, i) => x - p0[i]).ToArray(), 1e-4, "p − p0");
     }
 
-    [Fact]
-    public void DeviceAndHostScaleAgreeAndRunsAreBitwiseDeterministic()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void DeviceAndHostScaleAgreeAndRunsAreBitwiseDeterministic(KernelPath path)
     {
         var p0 = Reference.Random(3001, 78, -1f, 1f);
-        var onDevice = Run(f.Ops, p0, 0.1, 0.5f, scaleOnDevice: true);
-        var onHost = Run(f.Ops, p0, 0.1, 0.5f, scaleOnDevice: false);
+        var onDevice = Run(f.Lib(path), p0, 0.1, 0.5f, scaleOnDevice: true);
+        var onHost = Run(f.Lib(path), p0, 0.1, 0.5f, scaleOnDevice: false);
         Reference.AssertBitwiseEqual(onDevice.P, onHost.P, "p device vs host scale");
         Reference.AssertBitwiseEqual(onDevice.V, onHost.V, "v device vs host scale");
         foreach (int chunks in new[] { 1, 3 })
         {
             using var d = Device.Cpu(cpuChunks: chunks);
-            var other = Run(new KernelLibrary(d), p0, 0.1, 0.5f, scaleOnDevice: true);
+            var other = Run(new KernelLibrary(d, path), p0, 0.1, 0.5f, scaleOnDevice: true);
             Reference.AssertBitwiseEqual(other.P, onDevice.P, $"p cpuChunks {chunks}");
             Reference.AssertBitwiseEqual(other.M, onDevice.M, $"m cpuChunks {chunks}");
             Reference.AssertBitwiseEqual(other.V, onDevice.V, $"v cpuChunks {chunks}");
         }
     }
 
-    [Fact]
-    public void BadArgumentsAreClearErrors()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void BadArgumentsAreClearErrors(KernelPath path)
     {
         using var a = Tensor.Zeros(f.Device, 8);
         using var b = Tensor.Zeros(f.Device, 4);
-        var e = Assert.Throws<ArgumentException>(() => f.Ops.AdamW.Step(a.View, a.View, b.View, a.View, 8, 1, Lr, Beta1, Beta2, Eps, 0));
+        var e = Assert.Throws<ArgumentException>(() => f.Lib(path).AdamW.Step(a.View, a.View, b.View, a.View, 8, 1, Lr, Beta1, Beta2, Eps, 0));
         Assert.Contains("'m' has 4", e.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => f.Ops.AdamW.Step(a.View, a.View, a.View, a.View, 8, 0, Lr, Beta1, Beta2, Eps, 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => f.Ops.AdamW.Step(a.View, a.View, a.View, a.View, 8, 1, Lr, 1.0, Beta2, Eps, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => f.Lib(path).AdamW.Step(a.View, a.View, a.View, a.View, 8, 0, Lr, Beta1, Beta2, Eps, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => f.Lib(path).AdamW.Step(a.View, a.View, a.View, a.View, 8, 1, Lr, 1.0, Beta2, Eps, 0));
     }
 }

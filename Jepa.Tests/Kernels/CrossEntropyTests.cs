@@ -36,11 +36,15 @@ public sealed class CrossEntropyTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Theory]
-    [InlineData(1, 1)]
-    [InlineData(6, 13)]
-    [InlineData(9, 1000)]
-    [InlineData(3, 32003)]
-    public void ForwardMatchesFloat64(int N, int V)
+    [InlineData(KernelPath.Kernel, 1, 1)]
+    [InlineData(KernelPath.Host, 1, 1)]
+    [InlineData(KernelPath.Kernel, 6, 13)]
+    [InlineData(KernelPath.Host, 6, 13)]
+    [InlineData(KernelPath.Kernel, 9, 1000)]
+    [InlineData(KernelPath.Host, 9, 1000)]
+    [InlineData(KernelPath.Kernel, 3, 32003)]
+    [InlineData(KernelPath.Host, 3, 32003)]
+    public void ForwardMatchesFloat64(KernelPath path, int N, int V)
     {
         var x = Reference.Random(N * V, 1, -4f, 4f);
         var targets = Targets(N, V, 2);
@@ -48,7 +52,7 @@ public sealed class CrossEntropyTests(CpuFixture f) : IClassFixture<CpuFixture>
         Assert.Equal(targets.Count(y => y != Ignore), count);
         using var tx = f.Upload(x, N, V); using var ty = f.Device.Accelerator.Allocate1D(targets);
         using var losses = Tensor.Empty(f.Device, N); using var lse = Tensor.Empty(f.Device, N); using var loss = Tensor.Empty(f.Device, 1);
-        f.Ops.CrossEntropy.ForwardMean(tx.View, ty.View, losses.View, lse.View, loss.View, N, V, count);
+        f.Lib(path).CrossEntropy.ForwardMean(tx.View, ty.View, losses.View, lse.View, loss.View, N, V, count);
         var xd = Reference.ToDouble(x);
         Reference.AssertClose(losses.ToArray(), RowLossRef(xd, targets, V), 1e-5, "row losses");
         var lseRef = targets.Select((y, n) => y == Ignore ? 0 : LogSumExp(xd, n * V, V)).ToArray();
@@ -63,7 +67,7 @@ public sealed class CrossEntropyTests(CpuFixture f) : IClassFixture<CpuFixture>
     {
         // The GPU path (a 16-thread group per row, two CPU warps, shared-memory tree) run on the CPU
         // accelerator; kept tiny because CPU barriers are slow.
-        var ce = new CrossEntropy(f.Ops.Cache, rowGroupCap: 16);
+        var ce = new CrossEntropy(f.Ops.Cache, rowGroupCap: 16, path: KernelPath.Kernel);
         var x = Reference.Random(N * V, 12, -4f, 4f);
         int[] targets = Enumerable.Range(0, N).Select(n => (7 * n + 3) % V).ToArray();
         using var tx = f.Upload(x, N, V); using var ty = f.Device.Accelerator.Allocate1D(targets);
@@ -75,24 +79,28 @@ public sealed class CrossEntropyTests(CpuFixture f) : IClassFixture<CpuFixture>
         Reference.AssertBitwiseEqual(losses.ToArray(), first, "row losses twice");
     }
 
-    [Fact]
-    public void MeanSumsManyBlocksInFixedOrder()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void MeanSumsManyBlocksInFixedOrder(KernelPath path)
     {
         int N = 2500; // three reduction blocks
         var l = Reference.Random(N, 3, 0f, 5f);
         using var tl = f.Upload(l, N); using var loss = Tensor.Empty(f.Device, 1);
-        f.Ops.CrossEntropy.Mean(tl.View, loss.View, N, 2000);
+        f.Lib(path).CrossEntropy.Mean(tl.View, loss.View, N, 2000);
         Reference.AssertClose(loss.ToArray(), [l.Sum(v => (double)v) / 2000], 1e-6, "mean");
 
         // The mean is the library's deterministic sum (fixed blocks and tree) divided by the count.
-        float expected = f.Ops.Reductions.SumToHost(tl.View, N);
+        float expected = f.Lib(path).Reductions.SumToHost(tl.View, N);
         Reference.AssertBitwiseEqual(loss.ToArray(), [expected / 2000], "block order");
     }
 
     [Theory]
-    [InlineData(5, 13)]
-    [InlineData(3, 1000)]
-    public void BackwardMatchesFiniteDifferencesAndAccumulates(int N, int V)
+    [InlineData(KernelPath.Kernel, 5, 13)]
+    [InlineData(KernelPath.Host, 5, 13)]
+    [InlineData(KernelPath.Kernel, 3, 1000)]
+    [InlineData(KernelPath.Host, 3, 1000)]
+    public void BackwardMatchesFiniteDifferencesAndAccumulates(KernelPath path, int N, int V)
     {
         var x = Reference.Random(N * V, 4, -3f, 3f);
         var targets = Targets(N, V, 5);
@@ -102,9 +110,9 @@ public sealed class CrossEntropyTests(CpuFixture f) : IClassFixture<CpuFixture>
         using var tx = f.Upload(x, N, V); using var ty = f.Device.Accelerator.Allocate1D(targets);
         using var losses = Tensor.Empty(f.Device, N); using var lse = Tensor.Empty(f.Device, N);
         using var fresh = Tensor.Zeros(f.Device, N, V); using var dx = f.Upload(g0, N, V);
-        f.Ops.CrossEntropy.Forward(tx.View, ty.View, losses.View, lse.View, N, V);
-        f.Ops.CrossEntropy.Backward(tx.View, ty.View, lse.View, fresh.View, N, V, count, dloss);
-        f.Ops.CrossEntropy.Backward(tx.View, ty.View, lse.View, dx.View, N, V, count, dloss);
+        f.Lib(path).CrossEntropy.Forward(tx.View, ty.View, losses.View, lse.View, N, V);
+        f.Lib(path).CrossEntropy.Backward(tx.View, ty.View, lse.View, fresh.View, N, V, count, dloss);
+        f.Lib(path).CrossEntropy.Backward(tx.View, ty.View, lse.View, dx.View, N, V, count, dloss);
         var num = GradCheck.Numeric(xs => dloss * MeanLossRef(xs, targets, V), Reference.ToDouble(x));
         Reference.AssertClose(fresh.ToArray(), num, 1e-5, "dlogits");
         Reference.AssertClose(dx.ToArray(), num.Select((g, i) => g0[i] + g).ToArray(), 1e-6, "dlogits accumulated");
@@ -115,8 +123,10 @@ public sealed class CrossEntropyTests(CpuFixture f) : IClassFixture<CpuFixture>
                 for (int v = 0; v < V; v++) Assert.Equal(g0[n * V + v], got[n * V + v]);
     }
 
-    [Fact]
-    public void AllRowsIgnoredGiveZeroLossAndNoGradient()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void AllRowsIgnoredGiveZeroLossAndNoGradient(KernelPath path)
     {
         int N = 3, V = 5;
         int[] targets = [Ignore, Ignore, Ignore];
@@ -125,8 +135,8 @@ public sealed class CrossEntropyTests(CpuFixture f) : IClassFixture<CpuFixture>
         using var tx = f.Upload(Reference.Random(N * V, 8), N, V); using var ty = f.Device.Accelerator.Allocate1D(targets);
         using var losses = Tensor.Empty(f.Device, N); using var lse = Tensor.Empty(f.Device, N); using var loss = Tensor.Empty(f.Device, 1);
         using var dx = f.Upload(g0, N, V);
-        f.Ops.CrossEntropy.ForwardMean(tx.View, ty.View, losses.View, lse.View, loss.View, N, V, 0);
-        f.Ops.CrossEntropy.Backward(tx.View, ty.View, lse.View, dx.View, N, V, 0);
+        f.Lib(path).CrossEntropy.ForwardMean(tx.View, ty.View, losses.View, lse.View, loss.View, N, V, 0);
+        f.Lib(path).CrossEntropy.Backward(tx.View, ty.View, lse.View, dx.View, N, V, 0);
         Assert.Equal([0f], loss.ToArray());
         Assert.Equal(g0, dx.ToArray());
     }
@@ -139,8 +149,10 @@ public sealed class CrossEntropyTests(CpuFixture f) : IClassFixture<CpuFixture>
         Assert.Contains("[0, 5)", e.Message);
     }
 
-    [Fact]
-    public void ForwardAndBackwardAreDeterministic()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void ForwardAndBackwardAreDeterministic(KernelPath path)
     {
         int N = 1100, V = 37; // the mean spans two reduction blocks
         var x = Reference.Random(N * V, 9, -4f, 4f);
@@ -156,8 +168,8 @@ public sealed class CrossEntropyTests(CpuFixture f) : IClassFixture<CpuFixture>
             ops.CrossEntropy.Backward(tx.View, ty.View, lse.View, dx.View, N, V, count);
             return [losses.ToArray(), lse.ToArray(), loss.ToArray(), dx.ToArray()];
         }
-        var first = Run(f.Ops); var second = Run(f.Ops);
+        var first = Run(f.Lib(path)); var second = Run(f.Lib(path));
         for (int i = 0; i < first.Length; i++) Reference.AssertBitwiseEqual(first[i], second[i], $"output {i} twice");
-        ChunkRuns.AssertIndependentOfChunks(Run, "cross-entropy");
+        ChunkRuns.AssertIndependentOfChunks(Run, "cross-entropy", path);
     }
 }

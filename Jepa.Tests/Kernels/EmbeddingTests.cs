@@ -26,17 +26,20 @@ public sealed class EmbeddingTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Theory]
-    [InlineData(1, 1, 1)]
-    [InlineData(20, 13, 7)]
-    [InlineData(37, 1000, 65)]
-    public void ForwardCopiesTableRows(int N, int V, int C)
+    [InlineData(KernelPath.Kernel, 1, 1, 1)]
+    [InlineData(KernelPath.Host, 1, 1, 1)]
+    [InlineData(KernelPath.Kernel, 20, 13, 7)]
+    [InlineData(KernelPath.Host, 20, 13, 7)]
+    [InlineData(KernelPath.Kernel, 37, 1000, 65)]
+    [InlineData(KernelPath.Host, 37, 1000, 65)]
+    public void ForwardCopiesTableRows(KernelPath path, int N, int V, int C)
     {
         var tokens = Tokens(N, V, 1);
         var W = Reference.Random(V * C, 2);
         using var tok = f.Device.Accelerator.Allocate1D(tokens);
         using var tw = f.Upload(W, V, C);
         using var y = Tensor.Empty(f.Device, N, C);
-        f.Ops.Embedding.Forward(tok.View, tw.View, y.View, N, V, C);
+        f.Lib(path).Embedding.Forward(tok.View, tw.View, y.View, N, V, C);
         Reference.AssertClose(y.ToArray(), ForwardRef(tokens, Reference.ToDouble(W), C), 1e-12, "embedding");
     }
 
@@ -65,8 +68,10 @@ public sealed class EmbeddingTests(CpuFixture f) : IClassFixture<CpuFixture>
         Assert.Equal([0, 1], Host(index.Positions));
     }
 
-    [Fact]
-    public void BackwardMatchesFiniteDifferencesAndAccumulates()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void BackwardMatchesFiniteDifferencesAndAccumulates(KernelPath path)
     {
         int N = 20, V = 13, C = 7;
         var tokens = Tokens(N, V, 3);
@@ -74,14 +79,16 @@ public sealed class EmbeddingTests(CpuFixture f) : IClassFixture<CpuFixture>
         using var index = new EmbeddingGradIndex(f.Device);
         index.Build(tokens, V);
         using var dy = f.Upload(w, N, C); using var dW = f.Upload(dW0, V, C);
-        f.Ops.Embedding.Backward(dy.View, index, dW.View, N, V, C);
+        f.Lib(path).Embedding.Backward(dy.View, index, dW.View, N, V, C);
         var wd = Reference.ToDouble(w);
         var num = GradCheck.Numeric(Ws => GradCheck.Dot(ForwardRef(tokens, Ws, C), wd), Reference.ToDouble(W));
         Reference.AssertClose(dW.ToArray(), num.Select((g, i) => dW0[i] + g).ToArray(), 1e-6, "dW");
     }
 
-    [Fact]
-    public void BackwardMatchesFloat64OnALargerVocabulary()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void BackwardMatchesFloat64OnALargerVocabulary(KernelPath path)
     {
         int N = 300, V = 1000, C = 65;
         var tokens = Tokens(N, V, 7);
@@ -92,7 +99,7 @@ public sealed class EmbeddingTests(CpuFixture f) : IClassFixture<CpuFixture>
         using var index = new EmbeddingGradIndex(f.Device);
         index.Build(tokens, V);
         using var dy = f.Upload(w, N, C); using var dW = f.Upload(dW0, V, C);
-        f.Ops.Embedding.Backward(dy.View, index, dW.View, N, V, C);
+        f.Lib(path).Embedding.Backward(dy.View, index, dW.View, N, V, C);
         Reference.AssertClose(dW.ToArray(), expected, 1e-6, "dW");
     }
 
@@ -107,31 +114,37 @@ public sealed class EmbeddingTests(CpuFixture f) : IClassFixture<CpuFixture>
         Assert.Contains("token id -1 at position 1", e.Message);
     }
 
-    [Fact]
-    public void OutOfRangeIdOnTheDeviceGivesNaNNotAFault()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void OutOfRangeIdOnTheDeviceGivesNaNNotAFault(KernelPath path)
     {
         int[] tokens = [0, 7, 1];
         using var tok = f.Device.Accelerator.Allocate1D(tokens);
         using var tw = f.Upload(Reference.Random(3 * 4, 10), 3, 4);
         using var y = Tensor.Empty(f.Device, 3, 4);
-        f.Ops.Embedding.Forward(tok.View, tw.View, y.View, 3, 3, 4);
+        f.Lib(path).Embedding.Forward(tok.View, tw.View, y.View, 3, 3, 4);
         var a = y.ToArray();
         Assert.All(a[4..8], v => Assert.True(float.IsNaN(v)));
         Assert.All(a[..4].Concat(a[8..]), v => Assert.True(float.IsFinite(v)));
     }
 
-    [Fact]
-    public void IndexBuiltForOtherSizesIsRejected()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void IndexBuiltForOtherSizesIsRejected(KernelPath path)
     {
         using var index = new EmbeddingGradIndex(f.Device);
         index.Build([0, 1, 1], 4);
         using var dy = Tensor.Zeros(f.Device, 4, 2); using var dW = Tensor.Zeros(f.Device, 4, 2);
-        var e = Assert.Throws<ArgumentException>(() => f.Ops.Embedding.Backward(dy.View, index, dW.View, 4, 4, 2));
+        var e = Assert.Throws<ArgumentException>(() => f.Lib(path).Embedding.Backward(dy.View, index, dW.View, 4, 4, 2));
         Assert.Contains("built for 3 tokens", e.Message);
     }
 
-    [Fact]
-    public void BackwardIsDeterministic()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void BackwardIsDeterministic(KernelPath path)
     {
         int N = 500, V = 50, C = 33; // ~10 positions per token
         var tokens = Tokens(N, V, 11);
@@ -148,8 +161,8 @@ public sealed class EmbeddingTests(CpuFixture f) : IClassFixture<CpuFixture>
             ops.Embedding.Backward(dy.View, index, dW.View, N, V, C);
             return [y.ToArray(), dW.ToArray()];
         }
-        var first = Run(f.Ops); var second = Run(f.Ops);
+        var first = Run(f.Lib(path)); var second = Run(f.Lib(path));
         Reference.AssertBitwiseEqual(first[1], second[1], "dW twice");
-        ChunkRuns.AssertIndependentOfChunks(Run, "embedding");
+        ChunkRuns.AssertIndependentOfChunks(Run, "embedding", path);
     }
 }

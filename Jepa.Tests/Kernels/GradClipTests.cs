@@ -26,13 +26,15 @@ public sealed class GradClipTests(CpuFixture f) : IClassFixture<CpuFixture>
         finally { tensors.ForEach(t => t.Dispose()); }
     }
 
-    [Fact]
-    public void NormAboveMaxScalesGradientsLikeTorch()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void NormAboveMaxScalesGradientsLikeTorch(KernelPath path)
     {
         var grads = Grads();
         double norm = Norm(grads);
         float maxNorm = (float)(norm / 4);
-        var (clipped, gotNorm, coef) = Clip(f.Ops, grads, maxNorm);
+        var (clipped, gotNorm, coef) = Clip(f.Lib(path), grads, maxNorm);
         Reference.AssertClose([gotNorm], [norm], 1e-6, "norm");
         double expectedCoef = maxNorm / (norm + 1e-6);
         Reference.AssertClose([coef], [expectedCoef], 1e-6, "coefficient");
@@ -44,19 +46,23 @@ public sealed class GradClipTests(CpuFixture f) : IClassFixture<CpuFixture>
         Reference.AssertClose([(float)Math.Sqrt(clipped.SelectMany(g => g).Sum(x => (double)x * x))], [(double)maxNorm], 1e-5, "clipped norm");
     }
 
-    [Fact]
-    public void NormBelowMaxLeavesGradientsUnchanged()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void NormBelowMaxLeavesGradientsUnchanged(KernelPath path)
     {
         var grads = Grads();
         double norm = Norm(grads);
-        var (clipped, gotNorm, coef) = Clip(f.Ops, grads, (float)(norm * 2));
+        var (clipped, gotNorm, coef) = Clip(f.Lib(path), grads, (float)(norm * 2));
         Reference.AssertClose([gotNorm], [norm], 1e-6, "norm");
         Assert.Equal(1f, coef);
         for (int k = 0; k < grads.Length; k++) Reference.AssertBitwiseEqual(clipped[k], grads[k], $"grad {k}");
     }
 
-    [Fact]
-    public void CoefficientFeedsAdamWWithoutTouchingGradients()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void CoefficientFeedsAdamWWithoutTouchingGradients(KernelPath path)
     {
         var grads = Grads();
         float maxNorm = (float)(Norm(grads) / 3);
@@ -64,17 +70,17 @@ public sealed class GradClipTests(CpuFixture f) : IClassFixture<CpuFixture>
         var p0 = Reference.Random(n, 301, -1f, 1f);
 
         // Path A: clip in place, then AdamW with scale 1.
-        var (clipped, _, _) = Clip(f.Ops, grads, maxNorm);
+        var (clipped, _, _) = Clip(f.Lib(path), grads, maxNorm);
         using var pA = f.Upload(p0, n); using var mA = Tensor.Zeros(f.Device, n); using var vA = Tensor.Zeros(f.Device, n);
         using var gA = f.Upload(clipped[1], n);
-        f.Ops.AdamW.Step(pA.View, gA.View, mA.View, vA.View, n, 1, 1e-3, 0.9, 0.95, 1e-8, 0.1);
+        f.Lib(path).AdamW.Step(pA.View, gA.View, mA.View, vA.View, n, 1, 1e-3, 0.9, 0.95, 1e-8, 0.1);
 
         // Path B: coefficient only, consumed by AdamW's device scale.
         var tensors = grads.Select(g => f.Upload(g, g.Length)).ToList();
         using var s = new ClipScalars(f.Device);
-        f.Ops.GradClip.ComputeCoefficient(tensors.Select(t => t.View).ToList(), maxNorm, s);
+        f.Lib(path).GradClip.ComputeCoefficient(tensors.Select(t => t.View).ToList(), maxNorm, s);
         using var pB = f.Upload(p0, n); using var mB = Tensor.Zeros(f.Device, n); using var vB = Tensor.Zeros(f.Device, n);
-        f.Ops.AdamW.Step(pB.View, tensors[1].View, mB.View, vB.View, n, 1, 1e-3, 0.9, 0.95, 1e-8, 0.1, s.Coefficient.View);
+        f.Lib(path).AdamW.Step(pB.View, tensors[1].View, mB.View, vB.View, n, 1, 1e-3, 0.9, 0.95, 1e-8, 0.1, s.Coefficient.View);
 
         Reference.AssertBitwiseEqual(pB.ToArray(), pA.ToArray(), "p via coefficient vs clipped grads");
         Reference.AssertBitwiseEqual(vB.ToArray(), vA.ToArray(), "v via coefficient vs clipped grads");
@@ -82,23 +88,27 @@ public sealed class GradClipTests(CpuFixture f) : IClassFixture<CpuFixture>
         tensors.ForEach(t => t.Dispose());
     }
 
-    [Fact]
-    public void BitwiseDeterministicAcrossChunks()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void BitwiseDeterministicAcrossChunks(KernelPath path)
     {
         var grads = Grads();
         float maxNorm = (float)(Norm(grads) / 2);
-        var first = Clip(f.Ops, grads, maxNorm);
+        var first = Clip(f.Lib(path), grads, maxNorm);
         using var three = Device.Cpu(cpuChunks: 3);
-        var other = Clip(new KernelLibrary(three), grads, maxNorm);
+        var other = Clip(new KernelLibrary(three, path), grads, maxNorm);
         Assert.Equal(BitConverter.SingleToInt32Bits(first.Norm), BitConverter.SingleToInt32Bits(other.Norm));
         for (int k = 0; k < grads.Length; k++) Reference.AssertBitwiseEqual(other.Grads[k], first.Grads[k], $"grad {k}");
     }
 
-    [Fact]
-    public void NonPositiveMaxNormIsAClearError()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void NonPositiveMaxNormIsAClearError(KernelPath path)
     {
         using var s = new ClipScalars(f.Device);
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => f.Ops.GradClip.ComputeCoefficient(new List<ArrayView<float>>(), 0f, s));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => f.Lib(path).GradClip.ComputeCoefficient(new List<ArrayView<float>>(), 0f, s));
         Assert.Contains("max norm", e.Message);
     }
 }

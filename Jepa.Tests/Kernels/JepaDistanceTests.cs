@@ -48,50 +48,72 @@ public sealed class JepaDistanceTests(CpuFixture f) : IClassFixture<CpuFixture>
     private static double LossRef(JepaDistanceKind kind, double[] p, double[] t, int B, int C) => PairsRef(kind, p, t, B, C).Average();
 
     [Theory]
-    [InlineData(JepaDistanceKind.Cosine, 1, 1)]
-    [InlineData(JepaDistanceKind.Cosine, 3, 7)]
-    [InlineData(JepaDistanceKind.Cosine, 5, 65)]
-    [InlineData(JepaDistanceKind.L2, 1, 1)]
-    [InlineData(JepaDistanceKind.L2, 3, 7)]
-    [InlineData(JepaDistanceKind.L2, 5, 65)]
-    [InlineData(JepaDistanceKind.Mse, 1, 1)]
-    [InlineData(JepaDistanceKind.Mse, 3, 7)]
-    [InlineData(JepaDistanceKind.Mse, 5, 65)]
-    [InlineData(JepaDistanceKind.InfoNce, 1, 1)]
-    [InlineData(JepaDistanceKind.InfoNce, 3, 7)]
-    [InlineData(JepaDistanceKind.InfoNce, 13, 65)]
-    public void ForwardMatchesFloat64(JepaDistanceKind kind, int B, int C)
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Cosine, 1, 1)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Cosine, 1, 1)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Cosine, 3, 7)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Cosine, 3, 7)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Cosine, 5, 65)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Cosine, 5, 65)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.L2, 1, 1)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.L2, 1, 1)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.L2, 3, 7)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.L2, 3, 7)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.L2, 5, 65)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.L2, 5, 65)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Mse, 1, 1)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Mse, 1, 1)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Mse, 3, 7)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Mse, 3, 7)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Mse, 5, 65)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Mse, 5, 65)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.InfoNce, 1, 1)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.InfoNce, 1, 1)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.InfoNce, 3, 7)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.InfoNce, 3, 7)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.InfoNce, 13, 65)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.InfoNce, 13, 65)]
+    public void ForwardMatchesFloat64(KernelPath path, JepaDistanceKind kind, int B, int C)
     {
         var p = Reference.Random(B * C, 1); var t = Reference.Random(B * C, 2);
         using var tp = f.Upload(p, B, C); using var tt = f.Upload(t, B, C);
         using var pairs = Tensor.Empty(f.Device, B); using var loss = Tensor.Empty(f.Device, 1);
-        f.Ops.JepaDistance.Forward(kind, tp.View, tt.View, pairs.View, loss.View, B, C);
+        f.Lib(path).JepaDistance.Forward(kind, tp.View, tt.View, pairs.View, loss.View, B, C);
         var pd = Reference.ToDouble(p); var td = Reference.ToDouble(t);
         Reference.AssertClose(pairs.ToArray(), PairsRef(kind, pd, td, B, C), 1e-5, $"{kind} pairs");
         Reference.AssertClose(loss.ToArray(), [LossRef(kind, pd, td, B, C)], 1e-5, $"{kind} loss");
     }
 
-    [Fact]
-    public void CosineSimilarityIsOneMinusTheCosineLossTerm()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void CosineSimilarityIsOneMinusTheCosineLossTerm(KernelPath path)
     {
         int B = 4, C = 9;
         var p = Reference.Random(B * C, 3); var t = Reference.Random(B * C, 4);
         using var tp = f.Upload(p, B, C); using var tt = f.Upload(t, B, C); using var cos = Tensor.Empty(f.Device, B);
-        f.Ops.JepaDistance.CosineSimilarity(tp.View, tt.View, cos.View, B, C);
+        f.Lib(path).JepaDistance.CosineSimilarity(tp.View, tt.View, cos.View, B, C);
         var expected = PairsRef(JepaDistanceKind.Cosine, Reference.ToDouble(p), Reference.ToDouble(t), B, C).Select(v => 1 - v).ToArray();
         Reference.AssertClose(cos.ToArray(), expected, 1e-6, "cosine similarity");
     }
 
     [Theory]
-    [InlineData(JepaDistanceKind.Cosine, 3, 7)]
-    [InlineData(JepaDistanceKind.Cosine, 4, 65)]
-    [InlineData(JepaDistanceKind.L2, 3, 7)]
-    [InlineData(JepaDistanceKind.L2, 4, 65)]
-    [InlineData(JepaDistanceKind.Mse, 3, 7)]
-    [InlineData(JepaDistanceKind.Mse, 4, 65)]
-    [InlineData(JepaDistanceKind.InfoNce, 3, 7)]
-    [InlineData(JepaDistanceKind.InfoNce, 5, 65)]
-    public void BackwardMatchesFiniteDifferencesAndAccumulates(JepaDistanceKind kind, int B, int C)
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Cosine, 3, 7)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Cosine, 3, 7)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Cosine, 4, 65)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Cosine, 4, 65)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.L2, 3, 7)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.L2, 3, 7)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.L2, 4, 65)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.L2, 4, 65)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Mse, 3, 7)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Mse, 3, 7)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Mse, 4, 65)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Mse, 4, 65)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.InfoNce, 3, 7)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.InfoNce, 3, 7)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.InfoNce, 5, 65)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.InfoNce, 5, 65)]
+    public void BackwardMatchesFiniteDifferencesAndAccumulates(KernelPath path, JepaDistanceKind kind, int B, int C)
     {
         int n = B * C;
         var p = Reference.Random(n, 5); var t = Reference.Random(n, 6);
@@ -100,8 +122,8 @@ public sealed class JepaDistanceTests(CpuFixture f) : IClassFixture<CpuFixture>
         using var tp = f.Upload(p, B, C); using var tt = f.Upload(t, B, C);
         using var dpFresh = Tensor.Zeros(f.Device, B, C); using var dtFresh = Tensor.Zeros(f.Device, B, C);
         using var dp = f.Upload(dp0, B, C); using var dt = f.Upload(dt0, B, C);
-        f.Ops.JepaDistance.Backward(kind, tp.View, tt.View, dpFresh.View, dtFresh.View, B, C, dloss);
-        f.Ops.JepaDistance.Backward(kind, tp.View, tt.View, dp.View, dt.View, B, C, dloss);
+        f.Lib(path).JepaDistance.Backward(kind, tp.View, tt.View, dpFresh.View, dtFresh.View, B, C, dloss);
+        f.Lib(path).JepaDistance.Backward(kind, tp.View, tt.View, dp.View, dt.View, B, C, dloss);
 
         var pd = Reference.ToDouble(p); var td = Reference.ToDouble(t);
         var numP = GradCheck.Numeric(ps => dloss * LossRef(kind, ps, td, B, C), pd);
@@ -118,7 +140,7 @@ public sealed class JepaDistanceTests(CpuFixture f) : IClassFixture<CpuFixture>
     {
         // The GPU path (a 16-thread group per row, two CPU warps, shared-memory tree) run on the CPU
         // accelerator; kept tiny because CPU barriers are slow.
-        var jd = new JepaDistance(f.Ops.Cache, rowGroupCap: 16);
+        var jd = new JepaDistance(f.Ops.Cache, rowGroupCap: 16, path: KernelPath.Kernel);
         int B = 2, C = 37;
         var p = Reference.Random(B * C, 18); var t = Reference.Random(B * C, 19);
         var pd = Reference.ToDouble(p); var td = Reference.ToDouble(t);
@@ -133,20 +155,24 @@ public sealed class JepaDistanceTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Theory]
-    [InlineData(JepaDistanceKind.Cosine)]
-    [InlineData(JepaDistanceKind.InfoNce)]
-    public void EmptyDtSkipsTheTargetGradient(JepaDistanceKind kind)
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.Cosine)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.Cosine)]
+    [InlineData(KernelPath.Kernel, JepaDistanceKind.InfoNce)]
+    [InlineData(KernelPath.Host, JepaDistanceKind.InfoNce)]
+    public void EmptyDtSkipsTheTargetGradient(KernelPath path, JepaDistanceKind kind)
     {
         int B = 3, C = 10;
         using var tp = f.Upload(Reference.Random(B * C, 9), B, C); using var tt = f.Upload(Reference.Random(B * C, 10), B, C);
         using var dpBoth = Tensor.Zeros(f.Device, B, C); using var dtBoth = Tensor.Zeros(f.Device, B, C); using var dpOnly = Tensor.Zeros(f.Device, B, C);
-        f.Ops.JepaDistance.Backward(kind, tp.View, tt.View, dpBoth.View, dtBoth.View, B, C);
-        f.Ops.JepaDistance.Backward(kind, tp.View, tt.View, dpOnly.View, default, B, C);
+        f.Lib(path).JepaDistance.Backward(kind, tp.View, tt.View, dpBoth.View, dtBoth.View, B, C);
+        f.Lib(path).JepaDistance.Backward(kind, tp.View, tt.View, dpOnly.View, default, B, C);
         Reference.AssertBitwiseEqual(dpOnly.ToArray(), dpBoth.ToArray(), $"{kind} dp without dt");
     }
 
-    [Fact]
-    public void L2GradientAtZeroDistanceIsZero()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void L2GradientAtZeroDistanceIsZero(KernelPath path)
     {
         int B = 2, C = 5;
         var p = Reference.Random(B * C, 11); var t = (float[])p.Clone();
@@ -154,8 +180,8 @@ public sealed class JepaDistanceTests(CpuFixture f) : IClassFixture<CpuFixture>
         using var tp = f.Upload(p, B, C); using var tt = f.Upload(t, B, C);
         using var pairs = Tensor.Empty(f.Device, B); using var loss = Tensor.Empty(f.Device, 1);
         using var dp = Tensor.Zeros(f.Device, B, C); using var dt = Tensor.Zeros(f.Device, B, C);
-        f.Ops.JepaDistance.L2(tp.View, tt.View, pairs.View, loss.View, B, C);
-        f.Ops.JepaDistance.L2Backward(tp.View, tt.View, dp.View, dt.View, B, C);
+        f.Lib(path).JepaDistance.L2(tp.View, tt.View, pairs.View, loss.View, B, C);
+        f.Lib(path).JepaDistance.L2Backward(tp.View, tt.View, dp.View, dt.View, B, C);
         Assert.Equal(0f, pairs.ToArray()[0]);
         Assert.Equal(0.25f, loss.ToArray()[0], 6);
         var g = dp.ToArray();
@@ -163,8 +189,10 @@ public sealed class JepaDistanceTests(CpuFixture f) : IClassFixture<CpuFixture>
         Assert.Equal(-0.5f, g[7], 6); // dloss/B · (p − t)/‖p − t‖ = 0.5 · (−1)
     }
 
-    [Fact]
-    public void CosineOfAZeroVectorIsClampedNotNaN()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void CosineOfAZeroVectorIsClampedNotNaN(KernelPath path)
     {
         int B = 2, C = 4;
         var p = Reference.Random(B * C, 12); var t = Reference.Random(B * C, 13);
@@ -172,8 +200,8 @@ public sealed class JepaDistanceTests(CpuFixture f) : IClassFixture<CpuFixture>
         using var tp = f.Upload(p, B, C); using var tt = f.Upload(t, B, C);
         using var pairs = Tensor.Empty(f.Device, B); using var loss = Tensor.Empty(f.Device, 1);
         using var dp = Tensor.Zeros(f.Device, B, C); using var dt = Tensor.Zeros(f.Device, B, C);
-        f.Ops.JepaDistance.Cosine(tp.View, tt.View, pairs.View, loss.View, B, C);
-        f.Ops.JepaDistance.CosineBackward(tp.View, tt.View, dp.View, dt.View, B, C);
+        f.Lib(path).JepaDistance.Cosine(tp.View, tt.View, pairs.View, loss.View, B, C);
+        f.Lib(path).JepaDistance.CosineBackward(tp.View, tt.View, dp.View, dt.View, B, C);
         Assert.Equal(1f, pairs.ToArray()[0]);
         // Clamped: loss term 1 − p·t/ε, so dp_0 = −(1/B)·t_0/ε and dt_0 = −(1/B)·p_0/ε = 0.
         var expected = t[..C].Select(v => -0.5 * v / JepaDistance.CosineEps).ToArray();
@@ -181,16 +209,20 @@ public sealed class JepaDistanceTests(CpuFixture f) : IClassFixture<CpuFixture>
         Assert.All(dt.ToArray()[..C], v => Assert.Equal(0f, v));
     }
 
-    [Fact]
-    public void BadTemperatureIsAClearError()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void BadTemperatureIsAClearError(KernelPath path)
     {
         using var x = Tensor.Zeros(f.Device, 2, 3); using var pairs = Tensor.Zeros(f.Device, 2); using var loss = Tensor.Zeros(f.Device, 1);
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => f.Ops.JepaDistance.InfoNce(x.View, x.View, pairs.View, loss.View, 2, 3, 0f));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => f.Lib(path).JepaDistance.InfoNce(x.View, x.View, pairs.View, loss.View, 2, 3, 0f));
         Assert.Contains("temperature must be positive", e.Message);
     }
 
-    [Fact]
-    public void ForwardAndBackwardAreDeterministic()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void ForwardAndBackwardAreDeterministic(KernelPath path)
     {
         int B = 6, C = 70;
         var p = Reference.Random(B * C, 14); var t = Reference.Random(B * C, 15);
@@ -209,8 +241,8 @@ public sealed class JepaDistanceTests(CpuFixture f) : IClassFixture<CpuFixture>
             }
             return outputs.ToArray();
         }
-        var first = Run(f.Ops); var second = Run(f.Ops);
+        var first = Run(f.Lib(path)); var second = Run(f.Lib(path));
         for (int i = 0; i < first.Length; i++) Reference.AssertBitwiseEqual(first[i], second[i], $"output {i} twice");
-        ChunkRuns.AssertIndependentOfChunks(Run, "jepa distance");
+        ChunkRuns.AssertIndependentOfChunks(Run, "jepa distance", path);
     }
 }

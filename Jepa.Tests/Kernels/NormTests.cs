@@ -42,41 +42,50 @@ public sealed class NormTests(CpuFixture f) : IClassFixture<CpuFixture>
     // ---------------------------------------------------------------- RMSNorm
 
     [Theory]
-    [InlineData(1, 1)]
-    [InlineData(3, 7)]
-    [InlineData(4, 65)]
-    [InlineData(3, 257)]
-    [InlineData(40, 33)]
-    public void RmsNormForwardMatchesFloat64(int N, int C)
+    [InlineData(KernelPath.Kernel, 1, 1)]
+    [InlineData(KernelPath.Host, 1, 1)]
+    [InlineData(KernelPath.Kernel, 3, 7)]
+    [InlineData(KernelPath.Host, 3, 7)]
+    [InlineData(KernelPath.Kernel, 4, 65)]
+    [InlineData(KernelPath.Host, 4, 65)]
+    [InlineData(KernelPath.Kernel, 3, 257)]
+    [InlineData(KernelPath.Host, 3, 257)]
+    [InlineData(KernelPath.Kernel, 40, 33)]
+    [InlineData(KernelPath.Host, 40, 33)]
+    public void RmsNormForwardMatchesFloat64(KernelPath path, int N, int C)
     {
         const float eps = 1e-5f;
         var x = Reference.Random(N * C, 11, -2f, 2f); var w = Reference.Random(C, 12, 0.5f, 1.5f);
         using var tx = f.Upload(x, N, C); using var tw = f.Upload(w, C);
         using var y = Tensor.Empty(f.Device, N, C); using var rstd = Tensor.Empty(f.Device, N);
-        f.Ops.RmsNorm.Forward(tx.View, tw.View, y.View, rstd.View, N, C, eps);
+        f.Lib(path).RmsNorm.Forward(tx.View, tw.View, y.View, rstd.View, N, C, eps);
         var rRef = new double[N];
         var yRef = RmsNormRef(Reference.ToDouble(x), Reference.ToDouble(w), N, C, eps, rRef);
         Reference.AssertClose(y.ToArray(), yRef, 1e-6, "y");
         Reference.AssertClose(rstd.ToArray(), rRef, 1e-6, "rstd");
 
-        f.Ops.RmsNorm.Forward(tx.View, tw.View, tx.View, rstd.View, N, C, eps);
+        f.Lib(path).RmsNorm.Forward(tx.View, tw.View, tx.View, rstd.View, N, C, eps);
         Reference.AssertBitwiseEqual(tx.ToArray(), y.ToArray(), "in place");
     }
 
     [Theory]
-    [InlineData(3, 1, 0.1f)]
-    [InlineData(2, 7, 1e-5f)]
-    [InlineData(3, 65, 1e-5f)]
-    [InlineData(37, 5, 1e-5f)]
-    public void RmsNormBackwardMatchesFiniteDifferencesAndAccumulates(int N, int C, float eps)
+    [InlineData(KernelPath.Kernel, 3, 1, 0.1f)]
+    [InlineData(KernelPath.Host, 3, 1, 0.1f)]
+    [InlineData(KernelPath.Kernel, 2, 7, 1e-5f)]
+    [InlineData(KernelPath.Host, 2, 7, 1e-5f)]
+    [InlineData(KernelPath.Kernel, 3, 65, 1e-5f)]
+    [InlineData(KernelPath.Host, 3, 65, 1e-5f)]
+    [InlineData(KernelPath.Kernel, 37, 5, 1e-5f)]
+    [InlineData(KernelPath.Host, 37, 5, 1e-5f)]
+    public void RmsNormBackwardMatchesFiniteDifferencesAndAccumulates(KernelPath path, int N, int C, float eps)
     {
         var x = Reference.Random(N * C, 21, -2f, 2f); var w = Reference.Random(C, 22, 0.5f, 1.5f);
         var dy = Reference.Random(N * C, 23); var dx0 = Reference.Random(N * C, 24); var dw0 = Reference.Random(C, 25);
         using var tx = f.Upload(x, N, C); using var tw = f.Upload(w, C); using var tdy = f.Upload(dy, N, C);
         using var y = Tensor.Empty(f.Device, N, C); using var rstd = Tensor.Empty(f.Device, N);
         using var dx = f.Upload(dx0, N, C); using var dw = f.Upload(dw0, C);
-        f.Ops.RmsNorm.Forward(tx.View, tw.View, y.View, rstd.View, N, C, eps);
-        f.Ops.RmsNorm.Backward(tx.View, tw.View, rstd.View, tdy.View, dx.View, dw.View, N, C);
+        f.Lib(path).RmsNorm.Forward(tx.View, tw.View, y.View, rstd.View, N, C, eps);
+        f.Lib(path).RmsNorm.Backward(tx.View, tw.View, rstd.View, tdy.View, dx.View, dw.View, N, C);
 
         double[] xd = Reference.ToDouble(x), wd = Reference.ToDouble(w), dyd = Reference.ToDouble(dy);
         var numDx = GradCheck.Numeric(xs => GradCheck.Dot(RmsNormRef(xs, wd, N, C, eps), dyd), xd);
@@ -145,7 +154,7 @@ public sealed class NormTests(CpuFixture f) : IClassFixture<CpuFixture>
         // (including idle threads when the group is wider than the row) on the CPU.
         const int N = 2;
         const float eps = 1e-5f;
-        var rms = new RmsNorm(f.Ops.Cache, groupSize); var ln = new LayerNorm(f.Ops.Cache, groupSize);
+        var rms = new RmsNorm(f.Ops.Cache, groupSize, KernelPath.Kernel); var ln = new LayerNorm(f.Ops.Cache, groupSize);
         var x = Reference.Random(N * C, 55, -2f, 3f); var w = Reference.Random(C, 56, 0.5f, 1.5f); var b = Reference.Random(C, 57);
         var dy = Reference.Random(N * C, 58);
         double[] xd = Reference.ToDouble(x), wd = Reference.ToDouble(w), bd = Reference.ToDouble(b), dyd = Reference.ToDouble(dy);
@@ -166,9 +175,11 @@ public sealed class NormTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Theory]
-    [InlineData(0, 37)]
-    [InlineData(4, 5)]
-    public void NormsAreDeterministicAcrossRunsAndCpuChunks(int groupSize, int N)
+    [InlineData(KernelPath.Kernel, 0, 37)]
+    [InlineData(KernelPath.Host, 0, 37)]
+    [InlineData(KernelPath.Kernel, 4, 5)]
+    [InlineData(KernelPath.Host, 4, 5)]
+    public void NormsAreDeterministicAcrossRunsAndCpuChunks(KernelPath path, int groupSize, int N)
     {
         const int C = 65;
         var x = Reference.Random(N * C, 51, -2f, 2f); var w = Reference.Random(C, 52, 0.5f, 1.5f);
@@ -176,7 +187,7 @@ public sealed class NormTests(CpuFixture f) : IClassFixture<CpuFixture>
         Determinism.AssertRepeatableAndChunkIndependent(f, ops =>
         {
             var d = ops.Device;
-            var rms = new RmsNorm(ops.Cache, groupSize); var ln = new LayerNorm(ops.Cache, groupSize);
+            var rms = new RmsNorm(ops.Cache, groupSize, path); var ln = new LayerNorm(ops.Cache, groupSize);
             using var tx = Tensor.FromArray(d, x, N, C); using var tw = Tensor.FromArray(d, w, C); using var tb = Tensor.FromArray(d, b, C);
             using var tdy = Tensor.FromArray(d, dy, N, C);
             using var y1 = Tensor.Empty(d, N, C); using var y2 = Tensor.Empty(d, N, C);
@@ -188,7 +199,7 @@ public sealed class NormTests(CpuFixture f) : IClassFixture<CpuFixture>
             ln.Forward(tx.View, tw.View, tb.View, y2.View, mean.View, r2.View, N, C);
             ln.Backward(tx.View, tw.View, mean.View, r2.View, tdy.View, dx2.View, dw2.View, db2.View, N, C);
             return [.. y1.ToArray(), .. dx1.ToArray(), .. dw1.ToArray(), .. y2.ToArray(), .. dx2.ToArray(), .. dw2.ToArray(), .. db2.ToArray()];
-        }, $"RmsNorm and LayerNorm, row group {groupSize}");
+        }, $"RmsNorm ({path}) and LayerNorm, row group {groupSize}", path);
     }
 
     [Fact]

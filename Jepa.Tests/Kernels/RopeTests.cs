@@ -39,38 +39,46 @@ public sealed class RopeTests(CpuFixture f) : IClassFixture<CpuFixture>
     private static MemoryBuffer1D<int, Stride1D.Dense> UploadInts(Device d, int[] ids) => d.Accelerator.Allocate1D(ids);
 
     [Theory]
-    [InlineData(1, 1, 1, 2, RopeConvention.RotateHalf)]
-    [InlineData(1, 1, 1, 2, RopeConvention.Interleaved)]
-    [InlineData(2, 5, 3, 8, RopeConvention.RotateHalf)]
-    [InlineData(2, 5, 3, 8, RopeConvention.Interleaved)]
-    [InlineData(2, 7, 2, 64, RopeConvention.RotateHalf)]
-    [InlineData(2, 7, 2, 64, RopeConvention.Interleaved)]
-    public void ForwardMatchesFloat64WithStartOffsetAndPositionIds(int B, int T, int H, int D, RopeConvention conv)
+    [InlineData(KernelPath.Kernel, 1, 1, 1, 2, RopeConvention.RotateHalf)]
+    [InlineData(KernelPath.Host, 1, 1, 1, 2, RopeConvention.RotateHalf)]
+    [InlineData(KernelPath.Kernel, 1, 1, 1, 2, RopeConvention.Interleaved)]
+    [InlineData(KernelPath.Host, 1, 1, 1, 2, RopeConvention.Interleaved)]
+    [InlineData(KernelPath.Kernel, 2, 5, 3, 8, RopeConvention.RotateHalf)]
+    [InlineData(KernelPath.Host, 2, 5, 3, 8, RopeConvention.RotateHalf)]
+    [InlineData(KernelPath.Kernel, 2, 5, 3, 8, RopeConvention.Interleaved)]
+    [InlineData(KernelPath.Host, 2, 5, 3, 8, RopeConvention.Interleaved)]
+    [InlineData(KernelPath.Kernel, 2, 7, 2, 64, RopeConvention.RotateHalf)]
+    [InlineData(KernelPath.Host, 2, 7, 2, 64, RopeConvention.RotateHalf)]
+    [InlineData(KernelPath.Kernel, 2, 7, 2, 64, RopeConvention.Interleaved)]
+    [InlineData(KernelPath.Host, 2, 7, 2, 64, RopeConvention.Interleaved)]
+    public void ForwardMatchesFloat64WithStartOffsetAndPositionIds(KernelPath path, int B, int T, int H, int D, RopeConvention conv)
     {
         const double theta = 10000.0;
         const int maxPos = 5000;
         int n = B * T * H * D;
         var x = Reference.Random(n, 201, -2f, 2f);
         var xd = Reference.ToDouble(x);
-        using var table = f.Ops.Rope.CreateTable(D, maxPos, theta);
+        using var table = f.Lib(path).Rope.CreateTable(D, maxPos, theta);
         using var tx = f.Upload(x, B, T, H, D); using var y = Tensor.Empty(f.Device, B, T, H, D);
 
         const int start = 4990 - 7; // far positions: float angles would be off by ~1e-3 here
-        f.Ops.Rope.Forward(tx.View, y.View, table, B, T, H, D, conv, start);
+        f.Lib(path).Rope.Forward(tx.View, y.View, table, B, T, H, D, conv, start);
         Reference.AssertClose(y.ToArray(), RopeRef(xd, Range(B, T, start), B, T, H, D, theta, conv), 1e-6, "start offset");
 
         var pos = RandomPositions(B * T, maxPos, 202);
         using var tpos = UploadInts(f.Device, pos);
-        f.Ops.Rope.Forward(tx.View, y.View, table, tpos.View, B, T, H, D, conv);
+        f.Lib(path).Rope.Forward(tx.View, y.View, table, tpos.View, B, T, H, D, conv);
         var want = RopeRef(xd, pos, B, T, H, D, theta, conv);
         Reference.AssertClose(y.ToArray(), want, 1e-6, "position ids");
 
-        f.Ops.Rope.Forward(tx.View, tx.View, table, tpos.View, B, T, H, D, conv);
+        f.Lib(path).Rope.Forward(tx.View, tx.View, table, tpos.View, B, T, H, D, conv);
         Reference.AssertBitwiseEqual(tx.ToArray(), y.ToArray(), "in place");
     }
 
-    [Fact]
-    public void ConventionsDifferOnlyByPairing()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void ConventionsDifferOnlyByPairing(KernelPath path)
     {
         // Interleaved RoPE of x equals rotate-half RoPE of x with its pairs de-interleaved, then re-interleaved.
         const int B = 1, T = 3, H = 2, D = 6, half = D / 2;
@@ -83,10 +91,10 @@ public sealed class RopeTests(CpuFixture f) : IClassFixture<CpuFixture>
                 perm[r * D + i] = x[r * D + 2 * i];
                 perm[r * D + half + i] = x[r * D + 2 * i + 1];
             }
-        using var table = f.Ops.Rope.CreateTable(D, 8, 500.0);
+        using var table = f.Lib(path).Rope.CreateTable(D, 8, 500.0);
         using var tx = f.Upload(x, n); using var tp = f.Upload(perm, n);
-        f.Ops.Rope.Forward(tx.View, tx.View, table, B, T, H, D, RopeConvention.Interleaved, 2);
-        f.Ops.Rope.Forward(tp.View, tp.View, table, B, T, H, D, RopeConvention.RotateHalf, 2);
+        f.Lib(path).Rope.Forward(tx.View, tx.View, table, B, T, H, D, RopeConvention.Interleaved, 2);
+        f.Lib(path).Rope.Forward(tp.View, tp.View, table, B, T, H, D, RopeConvention.RotateHalf, 2);
         float[] yi = tx.ToArray(), yr = tp.ToArray();
         for (int r = 0; r < n / D; r++)
             for (int i = 0; i < half; i++)
@@ -97,63 +105,71 @@ public sealed class RopeTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Theory]
-    [InlineData(RopeConvention.RotateHalf)]
-    [InlineData(RopeConvention.Interleaved)]
-    public void BackwardMatchesFiniteDifferencesAndAccumulates(RopeConvention conv)
+    [InlineData(KernelPath.Kernel, RopeConvention.RotateHalf)]
+    [InlineData(KernelPath.Host, RopeConvention.RotateHalf)]
+    [InlineData(KernelPath.Kernel, RopeConvention.Interleaved)]
+    [InlineData(KernelPath.Host, RopeConvention.Interleaved)]
+    public void BackwardMatchesFiniteDifferencesAndAccumulates(KernelPath path, RopeConvention conv)
     {
         const int B = 2, T = 3, H = 2, D = 6, maxPos = 40;
         const double theta = 10000.0;
         int n = B * T * H * D;
         var x = Reference.Random(n, 221); var dy = Reference.Random(n, 222); var dx0 = Reference.Random(n, 223);
         var pos = RandomPositions(B * T, maxPos, 224);
-        using var table = f.Ops.Rope.CreateTable(D, maxPos, theta);
+        using var table = f.Lib(path).Rope.CreateTable(D, maxPos, theta);
         using var tdy = f.Upload(dy, n); using var dx = f.Upload(dx0, n); using var tpos = UploadInts(f.Device, pos);
-        f.Ops.Rope.Backward(tdy.View, dx.View, table, tpos.View, B, T, H, D, conv);
+        f.Lib(path).Rope.Backward(tdy.View, dx.View, table, tpos.View, B, T, H, D, conv);
         var dyd = Reference.ToDouble(dy);
         var num = GradCheck.Numeric(xs => GradCheck.Dot(RopeRef(xs, pos, B, T, H, D, theta, conv), dyd), Reference.ToDouble(x));
         Reference.AssertClose(Accumulation.Delta(dx.ToArray(), dx0), num, 1e-6, "dx (position ids)");
 
         dx.CopyFrom(dx0);
-        f.Ops.Rope.Backward(tdy.View, dx.View, table, B, T, H, D, conv, 5);
+        f.Lib(path).Rope.Backward(tdy.View, dx.View, table, B, T, H, D, conv, 5);
         num = GradCheck.Numeric(xs => GradCheck.Dot(RopeRef(xs, Range(B, T, 5), B, T, H, D, theta, conv), dyd), Reference.ToDouble(x));
         Reference.AssertClose(Accumulation.Delta(dx.ToArray(), dx0), num, 1e-6, "dx (start offset)");
     }
 
     [Theory]
-    [InlineData(RopeConvention.RotateHalf)]
-    [InlineData(RopeConvention.Interleaved)]
-    public void BackwardOfForwardIsIdentity(RopeConvention conv)
+    [InlineData(KernelPath.Kernel, RopeConvention.RotateHalf)]
+    [InlineData(KernelPath.Host, RopeConvention.RotateHalf)]
+    [InlineData(KernelPath.Kernel, RopeConvention.Interleaved)]
+    [InlineData(KernelPath.Host, RopeConvention.Interleaved)]
+    public void BackwardOfForwardIsIdentity(KernelPath path, RopeConvention conv)
     {
         // R is orthogonal, so backward(forward(x)) = Rᵀ R x = x.
         const int B = 2, T = 9, H = 3, D = 16;
         int n = B * T * H * D;
         var x = Reference.Random(n, 231);
-        using var table = f.Ops.Rope.CreateTable(D, 4096, 1e6);
+        using var table = f.Lib(path).Rope.CreateTable(D, 4096, 1e6);
         using var tx = f.Upload(x, n); using var y = Tensor.Empty(f.Device, n); using var back = Tensor.Zeros(f.Device, n);
         using var tpos = UploadInts(f.Device, RandomPositions(B * T, 4096, 232));
-        f.Ops.Rope.Forward(tx.View, y.View, table, tpos.View, B, T, H, D, conv);
-        f.Ops.Rope.Backward(y.View, back.View, table, tpos.View, B, T, H, D, conv);
+        f.Lib(path).Rope.Forward(tx.View, y.View, table, tpos.View, B, T, H, D, conv);
+        f.Lib(path).Rope.Backward(y.View, back.View, table, tpos.View, B, T, H, D, conv);
         Reference.AssertClose(back.ToArray(), Reference.ToDouble(x), 1e-6, "Rᵀ R x");
     }
 
-    [Fact]
-    public void PositionOutsideTheTableGivesNaNAndStartIsChecked()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void PositionOutsideTheTableGivesNaNAndStartIsChecked(KernelPath path)
     {
         const int D = 4;
-        using var table = f.Ops.Rope.CreateTable(D, 10);
+        using var table = f.Lib(path).Rope.CreateTable(D, 10);
         using var tx = f.Upload(Reference.Random(2 * D, 241), 1, 2, 1, D); using var y = Tensor.Empty(f.Device, 1, 2, 1, D);
         using var tpos = UploadInts(f.Device, [3, 10]);
-        f.Ops.Rope.Forward(tx.View, y.View, table, tpos.View, 1, 2, 1, D, RopeConvention.RotateHalf);
+        f.Lib(path).Rope.Forward(tx.View, y.View, table, tpos.View, 1, 2, 1, D, RopeConvention.RotateHalf);
         var ys = y.ToArray();
         Assert.All(ys.Take(D), v => Assert.True(float.IsFinite(v)));
         Assert.All(ys.Skip(D), v => Assert.True(float.IsNaN(v)));
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => f.Ops.Rope.Forward(tx.View, y.View, table, 1, 2, 1, D, RopeConvention.RotateHalf, 9));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => f.Lib(path).Rope.Forward(tx.View, y.View, table, 1, 2, 1, D, RopeConvention.RotateHalf, 9));
         Assert.Contains("exceed", e.Message);
-        Assert.Throws<ArgumentException>(() => f.Ops.Rope.CreateTable(5, 10));
+        Assert.Throws<ArgumentException>(() => f.Lib(path).Rope.CreateTable(5, 10));
     }
 
-    [Fact]
-    public void IsDeterministicAcrossRunsAndCpuChunks()
+    [Theory]
+    [InlineData(KernelPath.Kernel)]
+    [InlineData(KernelPath.Host)]
+    public void IsDeterministicAcrossRunsAndCpuChunks(KernelPath path)
     {
         const int B = 2, T = 5, H = 3, D = 10;
         int n = B * T * H * D;
@@ -170,6 +186,6 @@ public sealed class RopeTests(CpuFixture f) : IClassFixture<CpuFixture>
             ops.Rope.Backward(tdy.View, dx.View.SubView(0, n), table, B, T, H, D, RopeConvention.Interleaved, 3);
             ops.Rope.Backward(tdy.View, dx.View.SubView(n, n), table, tpos.View, B, T, H, D, RopeConvention.RotateHalf);
             return [.. y.ToArray(), .. dx.ToArray()];
-        }, "RoPE");
+        }, "RoPE", path);
     }
 }

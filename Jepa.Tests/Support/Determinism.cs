@@ -7,15 +7,16 @@ namespace Jepa.Tests.Support;
 public static class Determinism
 {
     /// <summary>Runs <paramref name="run"/> twice on the fixture's device and once each on fresh CPU devices
-    /// with 1 and 3 chunks; all four results must be bitwise identical. <paramref name="run"/> must dispose its
-    /// tensors before returning the host copy of its outputs.</summary>
-    public static void AssertRepeatableAndChunkIndependent(CpuFixture f, Func<KernelLibrary, float[]> run, string what)
+    /// with 1 and 3 chunks, all with libraries on <paramref name="path"/>; all four results must be bitwise
+    /// identical. <paramref name="run"/> must dispose its tensors before returning the host copy of its outputs.</summary>
+    public static void AssertRepeatableAndChunkIndependent(CpuFixture f, Func<KernelLibrary, float[]> run, string what,
+        KernelPath path = KernelPath.Auto)
     {
-        var first = run(f.Ops);
-        Reference.AssertBitwiseEqual(first, run(f.Ops), $"{what} (run twice)");
+        var first = run(f.Lib(path));
+        Reference.AssertBitwiseEqual(first, run(f.Lib(path)), $"{what} (run twice)");
         float[] one, three;
-        using (var d1 = Device.Cpu(cpuChunks: 1)) one = run(new KernelLibrary(d1));
-        using (var d3 = Device.Cpu(cpuChunks: 3)) three = run(new KernelLibrary(d3));
+        using (var d1 = Device.Cpu(cpuChunks: 1)) one = run(new KernelLibrary(d1, path));
+        using (var d3 = Device.Cpu(cpuChunks: 3)) three = run(new KernelLibrary(d3, path));
         Reference.AssertBitwiseEqual(one, three, $"{what} (cpuChunks 1 vs 3)");
         Reference.AssertBitwiseEqual(first, one, $"{what} (cpuChunks {f.Device.Geometry.CpuChunks} vs 1)");
     }
