@@ -1,53 +1,153 @@
-using Jepa.Core;
+using Jepa.Cli.Commands;
+using Jepa.Cli.Options;
 
 namespace Jepa.Cli;
 
-/// <summary>The <c>jepa</c> command line: dispatches a sub-command and turns errors into exit codes.</summary>
+/// <summary>
+/// The <c>jepa</c> command line: dispatches a sub-command and turns errors into one line on standard error and
+/// an exit code (<see cref="ExitCodes"/>): never a stack trace, unless <c>JEPA_DEBUG=1</c>.
+/// </summary>
 public static class CliApp
 {
-    /// <summary>Runs the command line and returns the process exit code.</summary>
-    public static Task<int> RunAsync(string[] args)
+    /// <summary>Every command, in the order of the command list.</summary>
+    public static IReadOnlyList<ICommand> Commands { get; } =
+    [
+        new TrainCommand(), new EvalCommand(), new GenerateCommand(), new EmbedCommand(), new DataRegexCommand(),
+        new DevicesCommand(), new SelfTestCommand(), new PlotCommand(),
+    ];
+
+    /// <summary>
+    /// Runs the command line on the process console and returns the exit code. The first Ctrl+C cancels the
+    /// command (training saves a checkpoint); a second one ends the process.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler handler = (_, e) =>
         {
-            Console.WriteLine(Usage);
-            return Task.FromResult(0);
-        }
+            if (cts.IsCancellationRequested) return; // second Ctrl+C: let the process end
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += handler;
         try
         {
-            return Task.FromResult(args[0] switch
-            {
-                "devices" => Devices(),
-                _ => Unknown(args[0]),
-            });
+            return await RunAsync(args, Console.Out, Console.Error, cts.Token, errorIsTerminal: !Console.IsErrorRedirected);
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or OutOfMemoryException)
+        finally
         {
-            Console.Error.WriteLine($"jepa {args[0]}: {e.Message}");
-            return Task.FromResult(1);
+            Console.CancelKeyPress -= handler;
         }
     }
 
-    private const string Usage = """
-        jepa — train and fine-tune language models with LLM-JEPA on GPUs through ILGPU
-
-        usage: jepa <command> [options]
-
-        commands:
-          devices     list the accelerators ILGPU can use here
-
-        Set JEPA_DEVICE=cpu|cuda|opencl to override the automatic device choice.
-        """;
-
-    private static int Unknown(string command)
+    /// <summary>
+    /// Runs the command line writing to <paramref name="stdout"/> and <paramref name="stderr"/> (tests pass
+    /// string writers); <paramref name="cancellation"/> plays the part of Ctrl+C.
+    /// </summary>
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation = default,
+        bool errorIsTerminal = false)
     {
-        Console.Error.WriteLine($"jepa: unknown command '{command}'. Run 'jepa --help' for the list.");
-        return 2;
+        ArgumentNullException.ThrowIfNull(args);
+        var context = new CliContext(stdout, stderr, errorIsTerminal, cancellation);
+        return Task.Run(() => Run(args, context), CancellationToken.None);
     }
 
-    private static int Devices()
+    private static int Run(string[] args, CliContext context)
     {
-        foreach (var d in Device.Enumerate()) Console.WriteLine(d);
-        return 0;
+        if (args.Length == 0)
+        {
+            context.Error.WriteLine(Usage());
+            return ExitCodes.Usage;
+        }
+        if (args[0] is "-h" or "--help" or "help")
+        {
+            context.Out.WriteLine(Usage());
+            return ExitCodes.Ok;
+        }
+        if (args[0] is "--version")
+        {
+            context.Out.WriteLine(typeof(CliApp).Assembly.GetName().Version?.ToString(3) ?? "unknown");
+            return ExitCodes.Ok;
+        }
+        var (command, rest) = Find(args);
+        string name = command?.Options.Command ?? args[0];
+        try
+        {
+            if (command is null) throw new UsageException(UnknownCommand(args));
+            var parsed = command.Options.Parse(rest);
+            if (parsed.HelpRequested)
+            {
+                context.Out.WriteLine(command.Options.Help());
+                return ExitCodes.Ok;
+            }
+            return command.Run(parsed, context);
+        }
+        catch (UsageException e)
+        {
+            context.Error.WriteLine($"jepa {name}: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (OperationCanceledException)
+        {
+            context.Error.WriteLine($"jepa {name}: interrupted.");
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception e) when (IsUserFacing(e))
+        {
+            context.Error.WriteLine($"jepa {name}: {e.Message}");
+            if (Debug) context.Error.WriteLine(e);
+            return ExitCodes.Failure;
+        }
+        catch (Exception e)
+        {
+            context.Error.WriteLine($"jepa {name}: internal error: {e.GetType().Name}: {e.Message}" +
+                (Debug ? Environment.NewLine + e : " (set JEPA_DEBUG=1 for the stack trace)"));
+            return ExitCodes.Failure;
+        }
+    }
+
+    private static bool Debug => Environment.GetEnvironmentVariable("JEPA_DEBUG") is "1" or "true";
+
+    private static bool IsUserFacing(Exception e) =>
+        e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or OutOfMemoryException
+            or NotSupportedException or FormatException;
+
+    private static (ICommand? Command, string[] Arguments) Find(string[] args)
+    {
+        foreach (var c in Commands)
+        {
+            string[] words = c.Options.Command.Split(' ');
+            if (args.Length >= words.Length && words.SequenceEqual(args[..words.Length], StringComparer.Ordinal))
+                return (c, args[words.Length..]);
+        }
+        return (null, args[1..]);
+    }
+
+    private static string UnknownCommand(string[] args)
+    {
+        var group = Commands.Where(c => c.Options.Command.StartsWith(args[0] + " ", StringComparison.Ordinal)).ToList();
+        if (group.Count > 0)
+            return args.Length == 1
+                ? $"'{args[0]}' needs a sub-command: {string.Join(", ", group.Select(c => c.Options.Command))}."
+                : $"unknown sub-command '{args[0]} {args[1]}'. Valid: {string.Join(", ", group.Select(c => c.Options.Command))}.";
+        return $"unknown command '{args[0]}'. Valid commands: {string.Join(", ", Commands.Select(c => c.Options.Command.Split(' ')[0]).Distinct())}. Run 'jepa --help'.";
+    }
+
+    /// <summary>The top-level help text.</summary>
+    public static string Usage()
+    {
+        int w = Commands.Max(c => c.Options.Command.Length);
+        var lines = Commands.Select(c => $"  {c.Options.Command.PadRight(w)}  {c.Summary}");
+        return $"""
+            jepa — train and fine-tune language models with LLM-JEPA on GPUs through ILGPU
+
+            usage: jepa <command> [options]      (jepa <command> --help for its options)
+
+            commands:
+            {string.Join(Environment.NewLine, lines)}
+
+            Exit codes: 0 success, 1 bad input or failed check, 2 bad command line, 130 interrupted (Ctrl+C).
+            Set JEPA_DEVICE=cpu|cuda|opencl to override the automatic device choice.
+            """;
     }
 }

@@ -50,6 +50,11 @@ public sealed record TrainOptions
     /// <summary>Checkpoints kept in the run directory.</summary>
     public int KeepCheckpoints { get; init; } = 2;
 
+    /// <summary>The total number of optimizer steps for <paramref name="examples"/> examples: <see cref="Steps"/>, or
+    /// <see cref="Epochs"/> passes of <see cref="BatchSize"/> × <see cref="GradAccumulation"/> examples per step.</summary>
+    public int TotalSteps(int examples) =>
+        Steps > 0 ? Steps : (int)Math.Ceiling(Epochs * (double)examples / (BatchSize * GradAccumulation));
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public TrainOptions Validate()
     {

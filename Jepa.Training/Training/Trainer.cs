@@ -78,8 +78,7 @@ public sealed class Trainer : IDisposable
     public event Action<string>? Warning;
 
     /// <summary>The total number of optimizer steps for <paramref name="examples"/> examples.</summary>
-    public int TotalSteps(int examples) =>
-        Options.Steps > 0 ? Options.Steps : (int)Math.Ceiling(Options.Epochs * (double)examples / (Options.BatchSize * Options.GradAccumulation));
+    public int TotalSteps(int examples) => Options.TotalSteps(examples);
 
     /// <summary>Trains on <paramref name="data"/> until the planned number of steps, or until cancelled (then a checkpoint is saved).</summary>
     public TrainResult Train(IReadOnlyList<PairExample> data, IProgress<StepMetrics>? progress = null, CancellationToken cancellation = default)

@@ -1,0 +1,61 @@
+using Jepa.Cli.Options;
+using Jepa.Cli.Support;
+using Jepa.Training;
+using Jepa.Training.Evaluation;
+
+namespace Jepa.Cli.Commands;
+
+/// <summary><c>jepa eval</c>: generates an answer for each example and prints the accuracy with its count.</summary>
+public sealed class EvalCommand : ICommand
+{
+    /// <inheritdoc />
+    public OptionTable Options { get; } = new("eval", "--model DIR --data FILE [options]",
+        """
+        Generates an answer (greedy by default) for the user turn of each example and scores it against the
+        assistant turn. Prints the accuracy with its count, e.g. 'exact match 41.2 % (412/1000)'; --out writes
+        one JSON line per example: text, reference, prediction, correct.
+        Metrics: exact (trimmed string equality, the paper's), regex (NL-RX semantic equivalence; unparsable
+        output counts wrong), gsm8k (the number after the last '####'), nq (normalised answer containment; the
+        reference may be a JSON list of answers or answers separated by '|').
+        """,
+        [
+            new("model", "DIR", "a saved model (jepa train's DIR/model) or a checkpoint folder"),
+            new("data", "FILE", "evaluation pairs, JSONL (chat \"messages\" or {\"text\",\"code\"})"),
+            OptionSpec.Choice("metric", "how answers are scored", "exact", AnswerMetrics.Names.ToArray()),
+            new("count", "N", "evaluate only the first N examples", "all"),
+            new("out", "PRED.jsonl", "write per-example predictions here"),
+            .. CommonOptions.Generation,
+            CommonOptions.Device,
+            CommonOptions.SkipBad,
+            CommonOptions.Json,
+        ]);
+
+    /// <inheritdoc />
+    public string Summary => "score a model's generated answers (exact, regex, gsm8k, nq)";
+
+    /// <inheritdoc />
+    public int Run(ParsedArgs args, CliContext context)
+    {
+        string modelDir = args.Required("model"), dataPath = args.Required("data");
+        var metric = AnswerMetrics.Parse(args.Choice("metric") ?? "exact");
+        int? count = args.PositiveInt("count");
+        var generation = CommonOptions.GenerationFrom(args);
+        var examples = DataFiles.Read(dataPath, args.Flag("skip-bad"), context);
+        if (count is { } n && n < examples.Count) examples = examples.Take(n).ToArray();
+        using var model = JepaModel.Load(modelDir, CommonOptions.DeviceFrom(args));
+        string? outPath = args.String("out");
+        var result = EvalRunner.Run(model, examples, metric, generation, outPath, context);
+        if (args.Flag("json"))
+        {
+            var summary = EvalRunner.Summary(result);
+            summary["predictions"] = outPath;
+            context.Out.WriteLine(JsonLine.Of(summary));
+        }
+        else
+        {
+            context.Out.WriteLine(result);
+            if (outPath is not null) context.Out.WriteLine($"predictions in {outPath}");
+        }
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Jepa.Cli.Options;
+using Jepa.Cli.Support;
+
+namespace Jepa.Cli.Commands;
+
+/// <summary><c>jepa plot</c>: loss and cosine curves of a run as an SVG.</summary>
+public sealed class PlotCommand : ICommand
+{
+    /// <inheritdoc />
+    public OptionTable Options { get; } = new("plot", "RUN_DIR [--out FILE.svg]",
+        """
+        Draws the curves of a training run from RUN_DIR/metrics.jsonl as an SVG with two panels: the losses
+        (next-token and JEPA) and the cosine between predicted and target embeddings, against the step.
+        """,
+        [new("out", "FILE.svg", "where the SVG goes", "RUN_DIR/metrics.svg")],
+        [("RUN_DIR", "a 'jepa train' run folder (or a metrics.jsonl file)")]);
+
+    /// <inheritdoc />
+    public string Summary => "plot a run's loss and cosine curves as SVG";
+
+    /// <inheritdoc />
+    public int Run(ParsedArgs args, CliContext context)
+    {
+        if (args.Positionals.Count == 0) throw new UsageException("'jepa plot' needs RUN_DIR. Run 'jepa plot --help'.");
+        string run = args.Positionals[0];
+        string metrics = File.Exists(run) ? run : Path.Combine(run, "metrics.jsonl");
+        if (!File.Exists(metrics))
+            throw new FileNotFoundException(Directory.Exists(run) ? $"'{run}' has no metrics.jsonl." : $"Run folder '{run}' does not exist.", metrics);
+        string outPath = args.String("out") ?? Path.Combine(File.Exists(run) ? Path.GetDirectoryName(Path.GetFullPath(run))! : run, "metrics.svg");
+
+        var lm = new List<(double, double)>();
+        var jepa = new List<(double, double)>();
+        var cos = new List<(double, double)>();
+        int lineNo = 0;
+        foreach (string line in File.ReadLines(metrics))
+        {
+            lineNo++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                var r = doc.RootElement;
+                if (r.ValueKind != JsonValueKind.Object || !r.TryGetProperty("step", out var s) || s.ValueKind != JsonValueKind.Number)
+                    throw new InvalidDataException($"{metrics}:{lineNo}: expected an object with a numeric \"step\".");
+                double step = s.GetDouble();
+                Add(lm, r, "lm_loss", step);
+                Add(jepa, r, "jepa_loss", step);
+                Add(cos, r, "cosine", step);
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{metrics}:{lineNo}: invalid JSON ({e.Message}).", e);
+            }
+        }
+        if (lm.Count == 0) throw new InvalidDataException($"{metrics}: no steps to plot.");
+        string svg = SvgPlot.Render($"training run: {Path.GetFileName(Path.GetFullPath(run).TrimEnd(Path.DirectorySeparatorChar))}", "step",
+        [
+            new PlotPanel("losses", "loss", [new PlotSeries("lm loss", "#1f77b4", lm), new PlotSeries("jepa loss", "#ff7f0e", jepa)]),
+            new PlotPanel("cosine between predicted and target embeddings", "cosine", [new PlotSeries("cosine", "#2ca02c", cos)]),
+        ]);
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        File.WriteAllText(outPath, svg);
+        context.Out.WriteLine($"wrote {outPath} ({lm.Count} steps)");
+        return ExitCodes.Ok;
+    }
+
+    private static void Add(List<(double, double)> list, JsonElement row, string name, double step)
+    {
+        if (row.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number) list.Add((step, v.GetDouble()));
+    }
+}

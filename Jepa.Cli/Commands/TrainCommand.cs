@@ -1,0 +1,383 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Jepa.Cli.Options;
+using Jepa.Cli.Support;
+using Jepa.Core;
+using Jepa.Kernels;
+using Jepa.Training;
+using Jepa.Training.Data;
+using Jepa.Training.Evaluation;
+using Jepa.Training.Generation;
+using Jepa.Training.Model;
+using Jepa.Training.Objective;
+using Jepa.Training.Optim;
+using Jepa.Training.Tokenization;
+using Jepa.Training.Training;
+
+namespace Jepa.Cli.Commands;
+
+/// <summary>
+/// <c>jepa train</c>: trains a model with LLM-JEPA (or the plain next-token baseline with <c>--lambda 0</c>),
+/// saves it, and evaluates it on held-out data. Without <c>--data</c> it trains on the built-in NL-RX-style
+/// regex pairs; without <c>--model</c> it creates a small model from the embedded quick-start defaults.
+/// </summary>
+public sealed class TrainCommand : ICommand
+{
+    /// <summary>Predictor tokens of a new model's tokenizer.</summary>
+    public const int PredictorTokens = 8;
+
+    /// <summary>Built-in training pairs by default.</summary>
+    public const int DefaultTrainCount = 2000;
+
+    /// <summary>Held-out pairs evaluated for the built-in data when neither --eval-count nor the defaults say.</summary>
+    public const int DefaultEvalCount = 200;
+
+    /// <summary>The embedded defaults' resource name.</summary>
+    public const string DefaultsResource = "Jepa.Cli.Defaults.quickstart.json";
+
+    private static readonly string[] ResumeOptions =
+        ["resume", "device", "json", "steps", "epochs", "checkpoint-every", "eval-data", "eval-count", "max-new-tokens", "skip-bad", "out"];
+
+    /// <summary>The embedded quick-start defaults: the model a plain <c>jepa train</c> creates and its options.</summary>
+    public static SettingsFile QuickStart { get; } = EmbeddedDefaults(new ByteTokenizer(PredictorTokens).VocabSize);
+
+    private static string Q(string option) => QuickStart.Options.TryGetValue(option, out string? v) ? v : "?";
+
+    /// <inheritdoc />
+    public OptionTable Options { get; } = new("train", "--out DIR [--data FILE] [options]  |  --resume DIR",
+        $"""
+        Trains a decoder-only language model with LLM-JEPA: L = γ·L_LLM + λ·d(Pred(Enc(Text)), Enc(Code)).
+        Without --data it trains on built-in NL-RX-style regex pairs ({DefaultTrainCount} from seed {BuiltinData.TrainSeed}) and evaluates on {DefaultEvalCount}
+        held-out pairs (seed {BuiltinData.TestSeed}, none whose description is in the training set); without --model it creates a
+        small model from the embedded quick-start defaults (d_model {QuickStart.Model!.DModel}, {QuickStart.Model.Layers} layers, {QuickStart.Model.Heads} heads, {QuickStart.Model.KvHeads} kv heads,
+        ffn {QuickStart.Model.Ffn}, length {QuickStart.Model.MaxLength}; {Q("steps")} steps of {Q("batch")}, lr {Q("lr")}, warm-up {Q("warmup")}).
+        DIR receives metrics.jsonl, config.json, run.json, checkpoints/, the trained model (model/), the
+        predictions (eval.jsonl) and summary.json. Ctrl+C saves a checkpoint; continue with --resume DIR.
+        Precedence: command line, then --config FILE.json, then the embedded defaults (only for a new default model).
+        """,
+        [
+            new("data", "FILE", "training pairs, JSONL: chat \"messages\" (system/user/assistant) or {\"text\",\"code\"}", "built-in regex pairs"),
+            new("out", "DIR", "run folder (must not hold a run already)"),
+            new("model", "DIR", "start from a saved model or checkpoint folder (fine-tuning)", "a new model"),
+            new("config", "FILE.json", "a model config (\"model\": {...} or a ModelConfig/HF config.json) and/or options by name"),
+            new("steps", "N", "optimizer steps (instead of --epochs)", $"{Q("steps")} for the default model"),
+            new("epochs", "N", "passes over the data (instead of --steps)", "1"),
+            new("batch", "N", "examples per micro-batch", $"8; {Q("batch")} for the default model"),
+            new("grad-accum", "N", "micro-batches per optimizer step", "1"),
+            new("lr", "X", "peak learning rate", $"0.001; {Q("lr")} for the default model"),
+            new("warmup", "N", "linear warm-up steps", $"0; {Q("warmup")} for the default model"),
+            OptionSpec.Choice("schedule", "learning-rate decay after warm-up (to 0.1 × peak)", "cosine", "cosine", "linear", "constant"),
+            new("seed", "S", "seed of initialisation, data order and JEPA-loss dropout", "42"),
+            new("max-length", "N", "longest training sequence in tokens; longer ones are cut", "the model's"),
+            new("lambda", "λ", "weight of the JEPA term; 0 trains the plain next-token baseline", "1"),
+            new("gamma", "γ", "weight of the next-token loss", "1"),
+            new("predictors", "k", $"[PRED] tokens after the Text view, 0..{PredictorTokens}; 0 makes Pred the identity", "1"),
+            OptionSpec.Flag("front-pred", "put the [PRED] tokens before the Text view"),
+            OptionSpec.Choice("distance", "JEPA distance d", "cosine", "cosine", "l2", "mse", "infonce"),
+            new("infonce-temperature", "τ", "temperature of --distance infonce", "0.07"),
+            OptionSpec.Choice("views", "view embeddings from two extra passes, or one block-causal pass", "separate", "separate", "single"),
+            new("jepa-dropout", "p", "probability that a step skips the JEPA term", "0"),
+            new("last-token", "-n", "which token embeds a view, counted from the end (-1: the last)", "-1"),
+            OptionSpec.Flag("reverse-pred", "swap the views: Code predicts Text"),
+            OptionSpec.Choice("target", "target encoder: the model itself, stop-gradient, or an EMA copy", "shared", "shared", "stop-grad", "ema"),
+            new("ema-decay", "d", "EMA decay of --target ema", "0.996"),
+            new("weight-decay", "w", "AdamW decoupled weight decay", "0"),
+            new("clip", "c", "global gradient-norm clip (0: none)", "1"),
+            new("checkpoint-every", "N", "write a checkpoint every N steps (0: only at the end and on Ctrl+C)", "0"),
+            CommonOptions.Device,
+            CommonOptions.SkipBad,
+            CommonOptions.Json,
+            new("resume", "DIR", "continue the run in DIR from its latest checkpoint with its saved options"),
+            new("eval-data", "FILE", "evaluation pairs (JSONL) scored after training", "held-out pairs for built-in data"),
+            new("eval-count", "N", "examples to evaluate (0: skip evaluation)", $"{DefaultEvalCount} for built-in data, else all"),
+            OptionSpec.Choice("metric", "how answers are scored", "regex for built-in data, else exact", "exact", "regex", "gsm8k", "nq"),
+            new("max-new-tokens", "N", "token limit of generated answers", "64"),
+            new("train-count", "N", "built-in training pairs (without --data)", DefaultTrainCount.ToString(CultureInfo.InvariantCulture)),
+        ]);
+
+    /// <inheritdoc />
+    public string Summary => "train with LLM-JEPA (built-in regex task by default), then evaluate";
+
+    /// <inheritdoc />
+    public int Run(ParsedArgs args, CliContext context) =>
+        args.Has("resume") ? Resume(args, context) : Start(args, context);
+
+    // ------------------------------------------------------------------ a new run
+
+    private int Start(ParsedArgs args, CliContext context)
+    {
+        if (args.GivenOnCommandLine("steps") && args.GivenOnCommandLine("epochs"))
+            throw new UsageException("give either --steps or --epochs, not both.");
+        ModelConfig? config = null;
+        if (args.String("config") is { } configPath)
+        {
+            var file = SettingsFile.Read(configPath, new ByteTokenizer(PredictorTokens).VocabSize);
+            foreach (string name in (string[])["config", "resume"])
+                if (file.Options.ContainsKey(name)) throw new InvalidDataException($"{configPath}: option '{name}' belongs on the command line, not in a config file.");
+            args = args.WithFallback(WithoutLengthIfGiven(file.Options, args), configPath);
+            config = file.Model;
+        }
+        if (config is not null && args.Has("model"))
+            throw new UsageException("give either --model (a saved model) or a model config in --config, not both.");
+        if (config is null && !args.Has("model"))
+        {
+            args = args.WithFallback(WithoutLengthIfGiven(QuickStart.Options, args), "built-in defaults");
+            config = QuickStart.Model;
+        }
+        string outDir = args.Required("out");
+        CheckOutDirectory(outDir);
+
+        var settings = new RunSettings(
+            args.String("data") is { } d ? Path.GetFullPath(d) : null,
+            args.PositiveInt("train-count") ?? DefaultTrainCount,
+            args.String("eval-data") is { } e ? Path.GetFullPath(e) : null,
+            args.NonNegativeInt("eval-count"),
+            args.Flag("skip-bad"),
+            args.Choice("metric") ?? (args.Has("data") ? "exact" : "regex"),
+            args.PositiveInt("max-new-tokens") ?? 64);
+        var jepa = JepaFrom(args);
+        var (train, evalSet) = LoadData(settings, context);
+        var device = CommonOptions.DeviceFrom(args);
+        ulong seed = args.ULong("seed") ?? 42;
+        using var model = args.String("model") is { } modelDir
+            ? JepaModel.Load(modelDir, device)
+            : JepaModel.Create(config!, seed, device, PredictorTokens);
+        var options = TrainFrom(args, model.Model.Config, seed);
+        Directory.CreateDirectory(outDir);
+        settings.Write(outDir);
+        return TrainAndEvaluate(model, train, evalSet, jepa, options, settings, outDir, null, args.Flag("json"), context);
+    }
+
+    /// <summary>The options of a lower-precedence source without its run length when a higher one already set it
+    /// (so a config file's "epochs" is not overridden by the defaults' "steps").</summary>
+    private static Dictionary<string, string> WithoutLengthIfGiven(IReadOnlyDictionary<string, string> options, ParsedArgs args)
+    {
+        var copy = new Dictionary<string, string>(options, StringComparer.Ordinal);
+        if (args.Has("steps") || args.Has("epochs")) { copy.Remove("steps"); copy.Remove("epochs"); }
+        return copy;
+    }
+
+    /// <summary>The embedded quick-start defaults (model config and options).</summary>
+    public static SettingsFile EmbeddedDefaults(int vocabSize)
+    {
+        using var stream = typeof(TrainCommand).Assembly.GetManifestResourceStream(DefaultsResource)
+            ?? throw new InvalidOperationException($"The embedded resource {DefaultsResource} is missing.");
+        using var reader = new StreamReader(stream);
+        return SettingsFile.Parse(reader.ReadToEnd(), "built-in defaults", vocabSize);
+    }
+
+    private static void CheckOutDirectory(string outDir)
+    {
+        if (File.Exists(outDir)) throw new IOException($"--out '{outDir}' is a file, not a folder.");
+        if (Trainer.ListCheckpoints(outDir).Count > 0 || File.Exists(Path.Combine(outDir, "metrics.jsonl")))
+            throw new IOException($"'{outDir}' already holds a training run. Continue it with 'jepa train --resume {outDir}' or choose another --out.");
+    }
+
+    private static JepaOptions JepaFrom(ParsedArgs a)
+    {
+        var o = new JepaOptions
+        {
+            Lambda = a.Float("lambda") ?? 1f,
+            Gamma = a.Float("gamma") ?? 1f,
+            Predictors = a.NonNegativeInt("predictors") ?? 1,
+            FrontPred = a.Flag("front-pred"),
+            LastTokenOffset = a.Int("last-token") ?? -1,
+            Distance = a.Choice("distance") switch
+            {
+                "l2" => JepaDistanceKind.L2,
+                "mse" => JepaDistanceKind.Mse,
+                "infonce" => JepaDistanceKind.InfoNce,
+                _ => JepaDistanceKind.Cosine,
+            },
+            Temperature = a.Float("infonce-temperature") ?? JepaDistance.DefaultTemperature,
+            ReversePred = a.Flag("reverse-pred"),
+            Views = a.Choice("views") == "single" ? ViewEncoding.Single : ViewEncoding.Separate,
+            JepaDropout = a.Float("jepa-dropout") ?? 0f,
+            Target = a.Choice("target") switch
+            {
+                "stop-grad" => TargetEncoder.StopGradient,
+                "ema" => TargetEncoder.Ema,
+                _ => TargetEncoder.Shared,
+            },
+            EmaDecay = a.Float("ema-decay") ?? 0.996f,
+        };
+        return o.Validate(PredictorTokens);
+    }
+
+    private static TrainOptions TrainFrom(ParsedArgs a, ModelConfig model, ulong seed)
+    {
+        var o = new TrainOptions
+        {
+            Steps = a.NonNegativeInt("steps") ?? 0,
+            Epochs = a.PositiveInt("epochs") ?? 1,
+            BatchSize = a.PositiveInt("batch") ?? 8,
+            GradAccumulation = a.PositiveInt("grad-accum") ?? 1,
+            LearningRate = a.Double("lr") ?? 1e-3,
+            WarmupSteps = a.NonNegativeInt("warmup") ?? 0,
+            Decay = a.Choice("schedule") switch { "linear" => DecayKind.Linear, "constant" => DecayKind.Constant, _ => DecayKind.Cosine },
+            AdamW = new AdamWOptions(WeightDecay: a.Double("weight-decay") ?? 0.0, ClipNorm: a.Float("clip") ?? 1f),
+            Seed = seed,
+            MaxLength = a.PositiveInt("max-length") ?? model.MaxLength,
+            CheckpointEvery = a.NonNegativeInt("checkpoint-every") ?? 0,
+        };
+        return o.Validate();
+    }
+
+    private static (IReadOnlyList<PairExample> Train, IReadOnlyList<PairExample> Eval) LoadData(RunSettings s, CliContext context)
+    {
+        var train = s.Data is null ? BuiltinData.Train(s.TrainCount) : DataFiles.Read(s.Data, s.SkipBad, context);
+        IReadOnlyList<PairExample> eval;
+        if (s.EvalData is not null) eval = DataFiles.Read(s.EvalData, s.SkipBad, context);
+        else if (s.Data is null) eval = BuiltinData.Test(s.EvalCount ?? DefaultEvalCount, train);
+        else eval = [];
+        if (s.EvalCount is { } n && n < eval.Count) eval = eval.Take(n).ToArray();
+        return (train, eval);
+    }
+
+    // ------------------------------------------------------------------ resuming
+
+    private int Resume(ParsedArgs args, CliContext context)
+    {
+        string dir = args.Required("resume");
+        foreach (string name in args.Given)
+            if (!ResumeOptions.Contains(name))
+                throw new UsageException($"--{name} cannot be changed when resuming: the run continues with its saved options. " +
+                    $"Options allowed with --resume: {string.Join(", ", ResumeOptions.Where(o => o != "resume").Select(o => "--" + o))}.");
+        if (args.String("out") is { } o && Path.GetFullPath(o).TrimEnd(Path.DirectorySeparatorChar) != Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar))
+            throw new UsageException("--resume continues in the run's own folder; leave out --out.");
+        if (args.GivenOnCommandLine("steps") && args.GivenOnCommandLine("epochs"))
+            throw new UsageException("give either --steps or --epochs, not both.");
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Run folder '{dir}' does not exist.");
+        var checkpoints = Trainer.ListCheckpoints(dir);
+        if (checkpoints.Count == 0) throw new InvalidDataException($"'{dir}' has no complete checkpoint to resume from (checkpoints/ckpt-*).");
+        string checkpoint = checkpoints[^1];
+        var state = Trainer.ReadState(checkpoint);
+        var saved = RunSettings.Read(dir);
+        var settings = saved with
+        {
+            EvalData = args.String("eval-data") is { } e ? Path.GetFullPath(e) : saved.EvalData,
+            EvalCount = args.NonNegativeInt("eval-count") ?? saved.EvalCount,
+            SkipBad = saved.SkipBad || args.Flag("skip-bad"),
+            MaxNewTokens = args.PositiveInt("max-new-tokens") ?? saved.MaxNewTokens,
+        };
+        var options = state.Train;
+        if (args.NonNegativeInt("steps") is { } steps) options = options with { Steps = steps };
+        if (args.PositiveInt("epochs") is { } epochs) options = options with { Steps = 0, Epochs = epochs };
+        if (args.NonNegativeInt("checkpoint-every") is { } every) options = options with { CheckpointEvery = every };
+        options.Validate();
+        var (train, evalSet) = LoadData(settings, context);
+        using var model = JepaModel.Load(checkpoint, CommonOptions.DeviceFrom(args));
+        settings.Write(dir);
+        TrimMetrics(Path.Combine(dir, "metrics.jsonl"), state.Step);
+        return TrainAndEvaluate(model, train, evalSet, state.Jepa, options, settings, dir, checkpoint, args.Flag("json"), context);
+    }
+
+    /// <summary>Drops metric lines of steps after <paramref name="step"/> (written after the checkpoint a run resumes from).</summary>
+    private static void TrimMetrics(string path, int step)
+    {
+        if (!File.Exists(path)) return;
+        var lines = File.ReadAllLines(path);
+        var keep = lines.Where(l => string.IsNullOrWhiteSpace(l) || StepOf(l) is not { } s || s <= step).ToArray();
+        if (keep.Length != lines.Length) RunJson.WriteAtomic(path, string.Join("\n", keep.Where(l => l.Length > 0)) + "\n");
+
+        static int? StepOf(string line)
+        {
+            try { return (int?)JsonNode.Parse(line)?["step"]; }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException) { return null; }
+        }
+    }
+
+    // ------------------------------------------------------------------ training and evaluation
+
+    private static int TrainAndEvaluate(JepaModel model, IReadOnlyList<PairExample> train, IReadOnlyList<PairExample> evalSet,
+        JepaOptions jepa, TrainOptions options, RunSettings settings, string outDir, string? resumeFrom, bool json, CliContext context)
+    {
+        int total = options.TotalSteps(train.Count);
+        var metric = AnswerMetrics.Parse(settings.Metric);
+        var config = model.Model.Config;
+        string dataName = settings.Data ?? $"built-in regex pairs (seed {BuiltinData.TrainSeed})";
+        if (json)
+        {
+            context.Out.WriteLine(JsonLine.Of(new Dictionary<string, object?>
+            {
+                ["type"] = "start", ["device"] = model.Device.ToString(), ["parameters"] = config.ParameterCount(), ["train_examples"] = train.Count,
+                ["eval_examples"] = evalSet.Count, ["total_steps"] = total, ["resumed_from"] = resumeFrom, ["lambda"] = jepa.Lambda,
+            }));
+        }
+        else
+        {
+            var inv = CultureInfo.InvariantCulture;
+            context.Error.WriteLine($"device   {model.Device}");
+            context.Error.WriteLine(string.Create(inv,
+                $"model    {config.ParameterCount() / 1e6:F2} M parameters (d_model {config.DModel}, {config.Layers} layers, {config.Heads} heads / {config.KvHeads} kv, ffn {config.Ffn}, length {config.MaxLength})"));
+            context.Error.WriteLine($"data     {train.Count} training pairs from {dataName}; {evalSet.Count} for evaluation");
+            string objective = jepa.UsesJepa
+                ? string.Create(inv, $"LLM-JEPA λ {jepa.Lambda:G3}, γ {jepa.Gamma:G3}, k {jepa.Predictors}, {jepa.Distance.ToString().ToLowerInvariant()}")
+                : "next-token baseline (λ = 0)";
+            context.Error.WriteLine(string.Create(inv,
+                $"training {total} steps × {options.BatchSize * options.GradAccumulation} examples, lr {options.LearningRate:G3}, {objective}"));
+            if (resumeFrom is not null) context.Error.WriteLine($"resuming from {resumeFrom}");
+        }
+
+        var progress = new TrainProgress(context, total, json);
+        var clock = Stopwatch.StartNew();
+        TrainResult result;
+        try
+        {
+            result = model.Train(train, jepa, options, outDir, progress, context.Cancellation, resumeFrom, progress.Message);
+        }
+        finally
+        {
+            progress.Finish();
+        }
+        double trainSeconds = clock.Elapsed.TotalSeconds;
+        if (result.Cancelled)
+        {
+            string how = $"jepa train --resume {outDir}";
+            if (json) context.Out.WriteLine(JsonLine.Of(new Dictionary<string, object?>
+            {
+                ["type"] = "summary", ["cancelled"] = true, ["steps"] = result.Steps, ["total_steps"] = total, ["checkpoint"] = result.Checkpoint, ["resume"] = how,
+            }));
+            context.Error.WriteLine($"Interrupted at step {result.Steps} of {total}; checkpoint saved in {result.Checkpoint}.");
+            context.Error.WriteLine($"Continue with: {how}");
+            return ExitCodes.Interrupted;
+        }
+
+        string modelDir = Path.Combine(outDir, "model");
+        model.Save(modelDir);
+        if (!json)
+            context.Out.WriteLine($"trained {result.Steps} steps in {TrainProgress.Duration(trainSeconds)}; model saved in {modelDir}");
+
+        EvalResult? eval = null, exact = null;
+        string? predictions = null;
+        if (evalSet.Count > 0)
+        {
+            predictions = Path.Combine(outDir, "eval.jsonl");
+            var gen = new GenerateOptions(settings.MaxNewTokens);
+            eval = EvalRunner.Run(model, evalSet, metric, gen, predictions, context);
+            exact = metric == AnswerMetric.Exact ? null : eval.Rescore(AnswerMetric.Exact);
+            if (!json)
+            {
+                context.Out.WriteLine(eval);
+                if (exact is not null) context.Out.WriteLine(exact);
+                context.Out.WriteLine($"predictions in {predictions}");
+            }
+        }
+        else if (!json)
+        {
+            context.Out.WriteLine("no evaluation data (give --eval-data FILE to score the model after training)");
+        }
+
+        var summary = new Dictionary<string, object?>
+        {
+            ["type"] = "summary", ["cancelled"] = false, ["steps"] = result.Steps, ["train_seconds"] = Math.Round(trainSeconds, 2),
+            ["lm_loss"] = result.Last?.LmLoss, ["jepa_loss"] = result.Last?.JepaLoss, ["cosine"] = result.Last?.Cosine,
+            ["checkpoint"] = result.Checkpoint, ["model"] = modelDir, ["predictions"] = predictions,
+            ["eval"] = eval is null ? null : EvalRunner.Summary(eval), ["exact"] = exact is null ? null : EvalRunner.Summary(exact),
+        };
+        RunJson.WriteAtomic(Path.Combine(outDir, "summary.json"), JsonLine.Indented(summary) + "\n");
+        if (json) context.Out.WriteLine(JsonLine.Of(summary));
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using Jepa.Training.Training;
+
+namespace Jepa.Cli.Support;
+
+/// <summary>
+/// What <c>jepa train</c> needs besides the trainer's own state to continue a run: where its data came from
+/// and how it is evaluated. Saved as <c>run.json</c> in the run folder.
+/// </summary>
+/// <param name="Data">Full path of the training JSONL, or null for the built-in regex pairs.</param>
+/// <param name="TrainCount">Built-in training pairs (without <paramref name="Data"/>).</param>
+/// <param name="EvalData">Full path of the evaluation JSONL, or null.</param>
+/// <param name="EvalCount">Examples to evaluate (null: all of the eval data).</param>
+/// <param name="SkipBad">Skip malformed JSONL lines.</param>
+/// <param name="Metric">The metric's name.</param>
+/// <param name="MaxNewTokens">Token limit of generated answers.</param>
+public sealed record RunSettings(string? Data, int TrainCount, string? EvalData, int? EvalCount, bool SkipBad, string Metric, int MaxNewTokens)
+{
+    /// <summary>The file name in a run folder.</summary>
+    public const string FileName = "run.json";
+
+    /// <summary>Writes the settings into <paramref name="runDirectory"/>.</summary>
+    public void Write(string runDirectory) =>
+        RunJson.WriteAtomic(Path.Combine(runDirectory, FileName), JsonSerializer.Serialize(this, RunJson.Options));
+
+    /// <summary>Reads the settings of the run in <paramref name="runDirectory"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is missing or malformed.</exception>
+    public static RunSettings Read(string runDirectory)
+    {
+        string path = Path.Combine(runDirectory, FileName);
+        if (!File.Exists(path)) throw new InvalidDataException($"'{runDirectory}' is not a 'jepa train' run folder: {path} is missing.");
+        try
+        {
+            return JsonSerializer.Deserialize<RunSettings>(File.ReadAllText(path), RunJson.Options) ?? throw new InvalidDataException($"{path}: empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: malformed ({e.Message}).", e);
+        }
+    }
+}

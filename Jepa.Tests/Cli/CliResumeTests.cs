@@ -1,0 +1,51 @@
+using System.Text.Json;
+using Jepa.Training.Data.Regex;
+
+namespace Jepa.Tests.Cli;
+
+/// <summary>Ctrl+C saves a checkpoint and says how to resume; --resume continues the step count with the run's options.</summary>
+public sealed class CliResumeTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("jepa-cli-resume-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public void InterruptedRunResumesAndContinuesTheStepCount()
+    {
+        string config = Path.Combine(_root, "tiny.json"), data = Path.Combine(_root, "pairs.jsonl"), run = Path.Combine(_root, "run");
+        File.WriteAllText(config, CliRunner.TinyConfig);
+        RegexPairGenerator.WriteJsonl(data, 10, seed: 9);
+
+        // Ctrl+C (here: a cancelled token) saves a checkpoint and prints how to continue.
+        using (var cts = new CancellationTokenSource())
+        {
+            cts.Cancel();
+            var stopped = CliRunner.Run(cts.Token, "train", "--data", data, "--config", config, "--steps", "2", "--out", run);
+            Assert.True(stopped.Code == 130, stopped.ToString());
+            Assert.Contains($"jepa train --resume {run}", stopped.Err);
+            Assert.True(File.Exists(Path.Combine(run, "checkpoints", "ckpt-0000000", "state.json")));
+        }
+
+        var resumed = CliRunner.Run("train", "--resume", run, "--device", "cpu");
+        Assert.True(resumed.Code == 0, resumed.ToString());
+        Assert.True(File.Exists(Path.Combine(run, "checkpoints", "ckpt-0000002", "state.json")));
+
+        // Options of the run cannot change, but the length can grow; --json prints one object per step and a summary.
+        var refused = CliRunner.Run("train", "--resume", run, "--lr", "0.1");
+        Assert.Equal(2, refused.Code);
+        Assert.Contains("--lr cannot be changed when resuming", refused.Err);
+
+        var extended = CliRunner.Run("train", "--resume", run, "--steps", "4", "--json", "--device", "cpu");
+        Assert.True(extended.Code == 0, extended.ToString());
+        var objects = extended.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal("start", objects[0].GetProperty("type").GetString());
+        Assert.Equal([3, 4], objects.Where(o => o.GetProperty("type").GetString() == "step").Select(o => o.GetProperty("step").GetInt32()));
+        Assert.Equal("summary", objects[^1].GetProperty("type").GetString());
+        Assert.Equal(4, objects[^1].GetProperty("steps").GetInt32());
+
+        var steps = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32());
+        Assert.Equal([1, 2, 3, 4], steps);
+        Assert.True(File.Exists(Path.Combine(run, "model", "model.safetensors")));
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using System.Xml.Linq;
+
+namespace Jepa.Tests.Cli;
+
+/// <summary>The files of a training run, and the commands that use its model: eval, generate, embed, plot.</summary>
+public sealed class CliTrainedModelTests(CliRunFixture f) : IClassFixture<CliRunFixture>
+{
+    private static JsonElement[] JsonLines(string path) =>
+        File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToArray();
+
+    [Fact]
+    public void TrainWritesMetricsCheckpointsModelAndPredictions()
+    {
+        Assert.True(f.Train.Code == 0, f.Train.ToString());
+        var metrics = JsonLines(Path.Combine(f.Run, "metrics.jsonl"));
+        Assert.Equal([1, 2, 3], metrics.Select(m => m.GetProperty("step").GetInt32()));
+        foreach (string key in (string[])["lm_loss", "jepa_loss", "cosine", "lr", "grad_norm", "tokens_per_s"])
+            Assert.All(metrics, m => Assert.Equal(JsonValueKind.Number, m.GetProperty(key).ValueKind));
+
+        Assert.True(File.Exists(Path.Combine(f.Run, "config.json")));
+        Assert.True(File.Exists(Path.Combine(f.Run, "run.json")));
+        string ckpt = Path.Combine(f.Run, "checkpoints", "ckpt-0000003");
+        foreach (string file in (string[])["model.safetensors", "optimizer.safetensors", "state.json"])
+            Assert.True(File.Exists(Path.Combine(ckpt, file)), file);
+        foreach (string file in (string[])["config.json", "model.safetensors", "jepa_tokenizer.json"])
+            Assert.True(File.Exists(Path.Combine(f.Model, file)), file);
+
+        var predictions = JsonLines(Path.Combine(f.Run, "eval.jsonl"));
+        Assert.Equal(3, predictions.Length);
+        foreach (var p in predictions)
+        {
+            Assert.Equal(JsonValueKind.String, p.GetProperty("text").ValueKind);
+            Assert.Equal(JsonValueKind.String, p.GetProperty("reference").ValueKind);
+            Assert.Equal(JsonValueKind.String, p.GetProperty("prediction").ValueKind);
+            Assert.True(p.GetProperty("correct").ValueKind is JsonValueKind.True or JsonValueKind.False);
+        }
+        Assert.Matches(@"regex equivalence \d+\.\d % \(\d/3\)", f.Train.Out);
+        Assert.Matches(@"exact match \d+\.\d % \(\d/3\)", f.Train.Out);
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(f.Run, "summary.json"))).RootElement;
+        Assert.Equal(3, summary.GetProperty("steps").GetInt32());
+        Assert.Equal(3, summary.GetProperty("eval").GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public void TrainRefusesAFolderThatHoldsARun()
+    {
+        var r = CliRunner.Run("train", "--data", f.Data, "--config", f.Config, "--steps", "1", "--out", f.Run);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("already holds a training run", r.Err);
+        Assert.Contains("--resume", r.Err);
+    }
+
+    [Fact]
+    public void EvalWritesPredictionsAndPrintsAccuracyWithCount()
+    {
+        string pred = f.PathOf("eval-pred.jsonl");
+        var r = CliRunner.Run("eval", "--model", f.Model, "--data", f.Data, "--metric", "exact", "--count", "4", "--out", pred,
+            "--max-new-tokens", "5", "--device", "cpu");
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Matches(@"^exact match \d+\.\d % \(\d/4\)", r.Out);
+        var lines = JsonLines(pred);
+        Assert.Equal(4, lines.Length);
+        Assert.All(lines, l => Assert.True(l.TryGetProperty("correct", out _)));
+
+        var json = CliRunner.Run("eval", "--model", f.Model, "--data", f.Data, "--metric", "regex", "--count", "2", "--max-new-tokens", "4", "--json", "--device", "cpu");
+        Assert.True(json.Code == 0, json.ToString());
+        var o = JsonDocument.Parse(json.Out).RootElement;
+        Assert.Equal("regex", o.GetProperty("metric").GetString());
+        Assert.Equal(2, o.GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public void GenerateAndEmbedUseTheSavedModel()
+    {
+        var g = CliRunner.Run("generate", "--model", f.Model, "--prompt", "lines with a number", "--max-new-tokens", "4", "--json", "--device", "cpu");
+        Assert.True(g.Code == 0, g.ToString());
+        Assert.Equal("lines with a number", JsonDocument.Parse(g.Out).RootElement.GetProperty("prompt").GetString());
+
+        string emb = f.PathOf("emb.jsonl");
+        var e = CliRunner.Run("embed", "--model", f.Model, "--data", f.Data, "--out", emb, "--device", "cpu");
+        Assert.True(e.Code == 0, e.ToString());
+        var lines = JsonLines(emb);
+        Assert.Equal(12, lines.Length);
+        Assert.All(lines, l => Assert.Equal(16, l.GetProperty("embedding").GetArrayLength()));
+        Assert.Contains("dimension 16", e.Out);
+
+        var both = CliRunner.Run("embed", "--model", f.Model, "--data", f.Data, "--text", "x", "--out", emb);
+        Assert.Equal(2, both.Code);
+    }
+
+    [Fact]
+    public void PlotWritesAnSvgWithTwoPanels()
+    {
+        string svg = f.PathOf("curves.svg");
+        var r = CliRunner.Run("plot", f.Run, "--out", svg);
+        Assert.True(r.Code == 0, r.ToString());
+        var doc = XDocument.Load(svg);
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(ns + "svg", doc.Root!.Name);
+        var panels = doc.Descendants(ns + "g").Where(g => (string?)g.Attribute("class") == "panel").ToList();
+        Assert.Equal(2, panels.Count);
+        Assert.All(panels, p => Assert.NotEmpty(p.Descendants(ns + "polyline")));
+        Assert.Contains(doc.Descendants(ns + "text"), t => t.Value == "lm loss");
+        Assert.Contains(doc.Descendants(ns + "text"), t => t.Value == "cosine");
+
+        var missing = CliRunner.Run("plot", f.PathOf("no-such-run"));
+        Assert.Equal(1, missing.Code);
+    }
+}
