@@ -1,19 +1,29 @@
 namespace Jepa.Training.Training;
 
 /// <summary>
-/// Detects representation collapse of view embeddings [rows, C]: the mean over dimensions of each
-/// dimension's standard deviation across rows, and the effective rank exp(H(σ/Σσ)) of the centred
-/// embeddings' singular values σ (1 when every embedding is the same direction, up to min(rows, C)).
+/// Detects representation collapse of view embeddings [rows, C]. The embeddings are first scaled to unit
+/// length (the cosine distance ignores length, so collapse is about directions). It reports their spread —
+/// the mean over dimensions of each dimension's standard deviation across rows, times √C, so that random
+/// directions give about 1 and identical directions 0 — and the effective rank exp(H(σ/Σσ)) of the centred
+/// unit embeddings' singular values σ.
 /// </summary>
 public static class CollapseMonitor
 {
-    /// <summary>Below this mean per-dimension standard deviation the embeddings count as collapsed.</summary>
-    public const double MinStd = 1e-4;
+    /// <summary>Below this spread (1 ≈ random directions, 0 = one direction) the embeddings count as collapsed.</summary>
+    public const double MinSpread = 0.05;
 
-    /// <summary>Computes (mean per-dimension std, effective rank) of <paramref name="e"/> laid out [rows, cols].</summary>
-    public static (double MeanStd, double EffectiveRank) Measure(ReadOnlySpan<float> e, int rows, int cols)
+    /// <summary>Computes (spread, effective rank) of <paramref name="raw"/> laid out [rows, cols].</summary>
+    public static (double Spread, double EffectiveRank) Measure(ReadOnlySpan<float> raw, int rows, int cols)
     {
         if (rows < 2) return (double.NaN, double.NaN);
+        var e = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            double norm = 0;
+            for (int c = 0; c < cols; c++) norm += (double)raw[r * cols + c] * raw[r * cols + c];
+            norm = Math.Sqrt(norm);
+            for (int c = 0; c < cols; c++) e[r * cols + c] = norm > 0 ? raw[r * cols + c] / norm : 0;
+        }
         var centred = new double[rows * cols];
         double stdSum = 0;
         for (int c = 0; c < cols; c++)
@@ -43,18 +53,19 @@ public static class CollapseMonitor
         double total = 0;
         var sv = eig.Select(x => Math.Sqrt(Math.Max(x, 0))).ToArray();
         foreach (double s in sv) total += s;
-        if (total <= 0) return (stdSum / cols, 1.0);
+        double spread = stdSum / cols * Math.Sqrt(cols);
+        if (total <= 1e-12) return (spread, 1.0);
         double h = 0;
         foreach (double s in sv)
         {
             double p = s / total;
             if (p > 0) h -= p * Math.Log(p);
         }
-        return (stdSum / cols, Math.Exp(h));
+        return (spread, Math.Exp(h));
     }
 
     /// <summary>True when the measurements say the embeddings collapsed.</summary>
-    public static bool IsCollapsed(double meanStd, double effectiveRank) => meanStd < MinStd || effectiveRank < 1.05;
+    public static bool IsCollapsed(double spread, double effectiveRank) => spread < MinSpread || effectiveRank < 1.05;
 
     private static double[] SymmetricEigenvalues(double[,] a, int n)
     {

@@ -149,7 +149,7 @@ public sealed class Trainer : IDisposable
         double gradNorm = _optimizer.GradNorm.ToArray()[0];
         bool jepaOn = Jepa.UsesJepa && !skip;
         bool collapsed = jepaOn && !double.IsNaN(std) && CollapseMonitor.IsCollapsed(std, rank);
-        if (collapsed) Warning?.Invoke($"step {step}: view embeddings look collapsed (mean per-dimension std {std:G3}, effective rank {rank:F2}).");
+        if (collapsed) Warning?.Invoke($"step {step}: view embeddings look collapsed (spread {std:G3} of ~1 for distinct directions, effective rank {rank:F2}).");
         return new StepMetrics(step, lm, jepaOn ? jepa : double.NaN, jepaOn ? cos : double.NaN, lr, gradNorm,
             tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), skip, std, rank, collapsed);
     }
