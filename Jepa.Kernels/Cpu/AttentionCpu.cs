@@ -23,6 +23,9 @@ namespace Jepa.Kernels.Cpu;
 /// writes o = Σ exp(s − m)·v / l and lse = m + log l. The backward pass first writes dq row by row
 /// (D_i = dO_i·O_i, p = exp(s − lse), ds = p·(dO_i·v_j − D_i), dq_i += scale·Σ_j ds·k_j), then dk and dv per key
 /// row, looping over the group's query heads in order and their query rows ascending.</para>
+/// <para>With segment ids, a block of query rows starts at the first key of its rows' segments and a block of
+/// key rows ends at the last query of theirs: the skipped keys (queries) are masked for every row of the block,
+/// so skipping them changes no bit, and a packed [text ‖ code] batch costs what two separate halves would.</para>
 /// </summary>
 internal sealed unsafe class AttentionCpu
 {
@@ -45,6 +48,11 @@ internal sealed unsafe class AttentionCpu
         public float* Q, K, V, O, Lse, DO, DQ, DK, DV;
         public float* Kt, Vt, Qt, DOt, LseP, Delta;
         public int* Seg;
+
+        /// <summary>Per token [B, Tp]: the first key of its segment (the first token with its segment id), and
+        /// the last query of its segment; 0 and T − 1 without segments. Keys before First[i] are masked for query
+        /// i and queries after Last[j] for key j, so those ranges are skipped (they would add exact zeros).</summary>
+        public int* First, Last;
         public int B, T, Tp, Hq, Hkv, G, D;
         public float Scale;
 
@@ -59,19 +67,61 @@ internal sealed unsafe class AttentionCpu
         public readonly long Transposed(int b, int H, int head) => ((long)b * H + head) * D * Tp;
     }
 
+    /// <summary>Scratch for <see cref="Begin"/>: segment ids, first keys and last queries, [3, B, Tp].</summary>
+    private Tensor SegmentScratch(int B, int T) => Tensor.Empty(_device, 3 * B, Pad(T));
+
     private Call Begin(int B, int T, int Hq, int Hkv, int D, float scale, ArrayView<int> segments, Tensor seg)
     {
         _device.Synchronize(); // kernels queued before may still use these buffers
+        int Tp = Pad(T);
+        int* scratch = HostView.Ptr(seg.AsInt32(), "segments scratch");
         var c = new Call
         {
-            B = B, T = T, Tp = Pad(T), Hq = Hq, Hkv = Hkv, G = Hq / Hkv, D = D, Scale = scale,
-            Seg = HostView.Ptr(seg.AsInt32(), "segments scratch"),
+            B = B, T = T, Tp = Tp, Hq = Hq, Hkv = Hkv, G = Hq / Hkv, D = D, Scale = scale,
+            Seg = scratch, First = scratch + (long)B * Tp, Last = scratch + 2L * B * Tp,
         };
         int* src = segments.IsValid ? HostView.Ptr(segments, nameof(segments)) : null;
+        var seen = src is not null ? new Dictionary<int, int>() : null;
         for (int b = 0; b < B; b++)
-        for (int t = 0; t < c.Tp; t++)
-            c.Seg[(long)b * c.Tp + t] = src is not null && t < T ? src[(long)b * T + t] : 0;
+        {
+            long row = (long)b * Tp;
+            for (int t = 0; t < Tp; t++)
+            {
+                c.Seg[row + t] = src is not null && t < T ? src[(long)b * T + t] : 0;
+                c.First[row + t] = 0;
+                c.Last[row + t] = T - 1;
+            }
+            if (seen is null) continue;
+            seen.Clear();
+            for (int t = 0; t < T; t++)
+            {
+                if (!seen.TryGetValue(c.Seg[row + t], out int first)) seen[c.Seg[row + t]] = first = t;
+                c.First[row + t] = first;
+            }
+            seen.Clear();
+            for (int t = T - 1; t >= 0; t--)
+            {
+                if (!seen.TryGetValue(c.Seg[row + t], out int last)) seen[c.Seg[row + t]] = last = t;
+                c.Last[row + t] = last;
+            }
+        }
         return c;
+    }
+
+    /// <summary>The first key any of query rows [i0, i0 + rows) of batch b may see, rounded down to a vector.</summary>
+    private static int FirstKey(in Call c, int b, int i0, int rows)
+    {
+        int lo = int.MaxValue;
+        for (int r = 0; r < rows; r++) lo = Math.Min(lo, c.First[(long)b * c.Tp + i0 + r]);
+        return lo / W * W;
+    }
+
+    /// <summary>One past the last query any of key rows [j0, j0 + rows) of batch b may be seen by.</summary>
+    private static int QueryEnd(in Call c, int b, int j0, int rows)
+    {
+        int hi = 0;
+        for (int r = 0; r < rows; r++) hi = Math.Max(hi, c.Last[(long)b * c.Tp + j0 + r] + 1);
+        return hi;
     }
 
     private static float* P(ArrayView<float> view, string name) => HostView.Ptr(view, name);
@@ -83,7 +133,7 @@ internal sealed unsafe class AttentionCpu
         int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments, float scale)
     {
         int Tp = Pad(T);
-        using var seg = Tensor.Empty(_device, B, Tp);
+        using var seg = SegmentScratch(B, T);
         using var kt = Tensor.Empty(_device, B * Hkv, D, Tp);
         var c = Begin(B, T, Hq, Hkv, D, scale, segments, seg);
         c.Q = P(q, nameof(q)); c.K = P(k, nameof(k)); c.V = P(v, nameof(v)); c.O = P(o, nameof(o)); c.Lse = P(lse, nameof(lse));
@@ -105,14 +155,15 @@ internal sealed unsafe class AttentionCpu
             float* acc = s + Rows * n;
             int* seg = c.Seg + (long)b * c.Tp;
             float* v0 = c.V + c.Row(b, 0, c.Hkv, hkv);
-            Dots(c.Q + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Kt + c.Transposed(b, c.Hkv, hkv), c.Tp, n, c.D, s, n);
+            int lo = FirstKey(c, b, i0, rows);
+            Dots(c.Q + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Kt + c.Transposed(b, c.Hkv, hkv) + lo, c.Tp, n - lo, c.D, s + lo, n);
             for (int r = 0; r < rows; r++)
             {
                 int i = i0 + r;
                 float* p = s + r * n;
-                float m = Softmax(p, n, i, seg, c.Scale, out float sum);
+                float m = Softmax(p, lo, n, i, seg, c.Scale, out float sum);
                 new Span<float>(acc, c.D).Clear();
-                WeightedRowSum(p, 0, i + 1, v0, c.KS, c.D, acc);
+                WeightedRowSum(p, lo, i + 1, v0, c.KS, c.D, acc);
                 TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc, c.D), 1f / sum, new Span<float>(c.O + c.Row(b, i, c.Hq, h), c.D));
                 c.Lse[((long)b * c.Hq + h) * c.T + i] = m + MathF.Log(sum);
             }
@@ -120,16 +171,17 @@ internal sealed unsafe class AttentionCpu
         ArrayPool<float>.Shared.Return(scratch);
     }
 
-    /// <summary>Turns the raw dot products p[0, n) of query row <paramref name="i"/> into exp(scale·p_j − m) for
-    /// the keys it sees (j ≤ i, same segment) and 0 for the others; returns m, their max, and their sum.</summary>
-    private static float Softmax(float* p, int n, int i, int* seg, float scale, out float sum)
+    /// <summary>Turns the raw dot products p[lo, n) of query row <paramref name="i"/> into exp(scale·p_j − m) for
+    /// the keys it sees (j ≤ i, same segment) and 0 for the others; returns m, their max, and their sum. Keys
+    /// before <paramref name="lo"/> (a multiple of the vector width) are all masked for this row.</summary>
+    private static float Softmax(float* p, int lo, int n, int i, int* seg, float scale, out float sum)
     {
         var vi = Vector256.Create(i);
         var segI = Vector256.Create(seg[i]);
         var sc = Vector256.Create(scale);
         var none = Vector256.Create(float.NegativeInfinity);
         var vm = none;
-        for (int j = 0; j < n; j += W)
+        for (int j = lo; j < n; j += W)
         {
             var idx = Vector256.Create(j) + Vector256<int>.Indices;
             var visible = Vector256.LessThanOrEqual(idx, vi) & Vector256.Equals(Vector256.Load(seg + j), segI);
@@ -140,7 +192,7 @@ internal sealed unsafe class AttentionCpu
         float m = MaxLane(vm);
         var mv = Vector256.Create(m);
         var vs = Vector256<float>.Zero;
-        for (int j = 0; j < n; j += W)
+        for (int j = lo; j < n; j += W)
         {
             var e = Vector256.Exp(Vector256.Load(p + j) - mv);
             e.Store(p + j);
@@ -158,7 +210,7 @@ internal sealed unsafe class AttentionCpu
         int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments, float scale)
     {
         int Tp = Pad(T);
-        using var seg = Tensor.Empty(_device, B, Tp);
+        using var seg = SegmentScratch(B, T);
         using var kt = Tensor.Empty(_device, B * Hkv, D, Tp);
         using var vt = Tensor.Empty(_device, B * Hkv, D, Tp);
         using var qt = Tensor.Empty(_device, B * Hq, D, Tp);
@@ -210,8 +262,9 @@ internal sealed unsafe class AttentionCpu
             float* dp = s + Rows * n, acc = dp + Rows * n;
             int* seg = c.Seg + (long)b * c.Tp;
             long lseRow = ((long)b * c.Hq + h) * c.Tp;
-            Dots(c.Q + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Kt + c.Transposed(b, c.Hkv, hkv), c.Tp, n, c.D, s, n);
-            Dots(c.DO + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Vt + c.Transposed(b, c.Hkv, hkv), c.Tp, n, c.D, dp, n);
+            int lo = FirstKey(c, b, i0, rows);
+            Dots(c.Q + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Kt + c.Transposed(b, c.Hkv, hkv) + lo, c.Tp, n - lo, c.D, s + lo, n);
+            Dots(c.DO + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Vt + c.Transposed(b, c.Hkv, hkv) + lo, c.Tp, n - lo, c.D, dp + lo, n);
             var sc = Vector256.Create(c.Scale);
             for (int r = 0; r < rows; r++)
             {
@@ -224,7 +277,7 @@ internal sealed unsafe class AttentionCpu
                 var vi = Vector256.Create(i);
                 var segI = Vector256.Create(seg[i]);
                 float* sr = s + r * n, dr = dp + r * n;
-                for (int j = 0; j < n; j += W)
+                for (int j = lo; j < n; j += W)
                 {
                     var idx = Vector256.Create(j) + Vector256<int>.Indices;
                     var visible = Vector256.LessThanOrEqual(idx, vi) & Vector256.Equals(Vector256.Load(seg + j), segI);
@@ -233,7 +286,7 @@ internal sealed unsafe class AttentionCpu
                     Vector256.ConditionalSelect(visible.AsSingle(), ds, Vector256<float>.Zero).Store(sr + j);
                 }
                 new Span<float>(acc, c.D).Clear();
-                WeightedRowSum(sr, 0, i + 1, c.K + c.Row(b, 0, c.Hkv, hkv), c.KS, c.D, acc);
+                WeightedRowSum(sr, lo, i + 1, c.K + c.Row(b, 0, c.Hkv, hkv), c.KS, c.D, acc);
                 AddScaled(c.DQ + at, acc, c.Scale, c.D);
             }
         }
@@ -246,7 +299,9 @@ internal sealed unsafe class AttentionCpu
     {
         int blk = item % blocks, b = item / blocks / c.Hkv, hkv = item / blocks % c.Hkv;
         int j0 = blk * Rows, rows = Math.Min(Rows, c.T - j0);
-        int i0 = j0 / W * W, n = c.Tp - i0; // query rows before the aligned block start never see its keys
+        // Query rows before the aligned block start never see its keys, nor do those past the block's segments.
+        int hi = QueryEnd(c, b, j0, rows);
+        int i0 = j0 / W * W, n = Pad(hi) - i0;
         float[] scratch = ArrayPool<float>.Shared.Rent(2 * Rows * n + 2 * Rows * c.D);
         fixed (float* s = scratch)
         {
@@ -279,8 +334,8 @@ internal sealed unsafe class AttentionCpu
                         p.Store(sr + x);
                         ds.Store(dr + x);
                     }
-                    WeightedRowSum(sr, j - i0, c.T - i0, dORows, c.QS, c.D, dvAcc + r * c.D);
-                    WeightedRowSum(dr, j - i0, c.T - i0, qRows, c.QS, c.D, dkAcc + r * c.D);
+                    WeightedRowSum(sr, j - i0, hi - i0, dORows, c.QS, c.D, dvAcc + r * c.D);
+                    WeightedRowSum(dr, j - i0, hi - i0, qRows, c.QS, c.D, dkAcc + r * c.D);
                 }
             }
             for (int r = 0; r < rows; r++)

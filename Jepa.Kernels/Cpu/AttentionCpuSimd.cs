@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Jepa.Kernels.Cpu;
 
@@ -141,10 +142,33 @@ internal static unsafe class AttentionCpuSimd
         c0.Store(acc);
     }
 
-    /// <summary>dst[d·dstStride + t] = src[t·srcStride + d] for t &lt; T, d &lt; D, and 0 for T ≤ t &lt; Tp.</summary>
+    /// <summary>dst[d·Tp + t] = src[t·srcStride + d] for t &lt; T, d &lt; D, and 0 for T ≤ t &lt; Tp; 8×8 blocks
+    /// through AVX registers where they fit (a copy either way, so the result does not depend on it).</summary>
     public static void Transpose(float* src, long srcStride, int T, int D, float* dst, int Tp)
     {
-        for (int t = 0; t < T; t++)
+        int t0 = 0;
+        if (Avx.IsSupported)
+        {
+            for (; t0 + W <= T; t0 += W)
+            {
+                int d0 = 0;
+                for (; d0 + W <= D; d0 += W)
+                {
+                    float* s = src + t0 * srcStride + d0;
+                    var r0 = Vector256.Load(s); var r1 = Vector256.Load(s + srcStride);
+                    var r2 = Vector256.Load(s + 2 * srcStride); var r3 = Vector256.Load(s + 3 * srcStride);
+                    var r4 = Vector256.Load(s + 4 * srcStride); var r5 = Vector256.Load(s + 5 * srcStride);
+                    var r6 = Vector256.Load(s + 6 * srcStride); var r7 = Vector256.Load(s + 7 * srcStride);
+                    MatMulCpuPack.Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+                    float* d = dst + (long)d0 * Tp + t0;
+                    r0.Store(d); r1.Store(d + Tp); r2.Store(d + 2L * Tp); r3.Store(d + 3L * Tp);
+                    r4.Store(d + 4L * Tp); r5.Store(d + 5L * Tp); r6.Store(d + 6L * Tp); r7.Store(d + 7L * Tp);
+                }
+                for (; d0 < D; d0++)
+                    for (int t = t0; t < t0 + W; t++) dst[(long)d0 * Tp + t] = src[t * srcStride + d0];
+            }
+        }
+        for (int t = t0; t < T; t++)
         {
             float* row = src + t * srcStride;
             for (int d = 0; d < D; d++) dst[(long)d * Tp + t] = row[d];

@@ -9,13 +9,15 @@ namespace Jepa.Kernels.Cpu;
 /// broadcasts A or B; a C stride of 0 sums the batch into one C), the same semantics as the ILGPU kernel.
 /// <para>
 /// Blocking: the K dimension (over the batch first when C sums it) is walked in steps of at most
-/// <see cref="KcMax"/> terms. Each step packs op(B)'s K block for every output once, shared by all workers
-/// (each NR-wide sliver one work item), then runs one work item per block of at most <see cref="McMax"/> rows
-/// of one output: it packs its rows of op(A) (kept in L1/L2) and runs the <see cref="MatMulCpuTile"/>
-/// micro-tile over every MR×NR block of its rows, sliver after sliver of B. Partial sums between steps are
-/// saved raw in a C-shaped scratch and reloaded, so every C element is one multiply-add chain over
-/// k = 0, 1, …, K − 1 in order, finished once as <c>α·acc + β·C</c>. Nothing is packed twice, and the row
-/// items are small enough to keep every worker busy on the products of a small model (1024 × 256 outputs).
+/// <see cref="KcMax"/> terms. For a group of outputs and a group of steps (all of them unless their packed B or
+/// saved partials would pass <see cref="PackCap"/> floats) op(B)'s K blocks are first packed once, shared by all
+/// workers (each NR-wide sliver of one step one work item); then one work item per block of at most
+/// <see cref="McMax"/> rows of one output walks the group's steps: per step it packs its rows of op(A) (kept in L1/L2) and runs the
+/// <see cref="MatMulCpuTile"/> micro-tile over every MR×NR block of its rows, sliver after sliver of B. Partial
+/// sums between steps are saved raw in a C-shaped scratch and reloaded, so every C element is one multiply-add
+/// chain over k = 0, 1, …, K − 1 in order, finished once as <c>α·acc + β·C</c>. Nothing is packed twice, a
+/// product of a small model takes two parallel phases whatever its K, and the row items are small enough to keep
+/// every worker busy (a 1024-row output makes 16).
 /// </para>
 /// <para>
 /// Determinism: each C element belongs to exactly one item and its chain never depends on the blocking, so
@@ -33,16 +35,26 @@ internal sealed unsafe class MatMulCpu
     /// stays in L2 while it meets every sliver of B, and a 1024-row output makes 16 items.</summary>
     public const int McMax = 64;
 
+    /// <summary>Most floats of packed B (and, separately, of saved partial sums) held at once (16 MiB): K blocks and
+    /// batch outputs beyond it are handled group by group.</summary>
+    public const int PackCap = 1 << 22;
+
     /// <summary>Floats per 64-byte cache line: every packed buffer starts on one.</summary>
     private const int Align = 16;
 
-    /// <summary>Creates the host product with <paramref name="threads"/> workers and the given instruction set.</summary>
-    public MatMulCpu(int threads, MatMulSimd simd)
+    /// <summary>Creates the host product with <paramref name="threads"/> workers and the given instruction set;
+    /// <paramref name="packCap"/> (tests) bounds the packed B and the saved partials held at once.</summary>
+    public MatMulCpu(int threads, MatMulSimd simd, int packCap = PackCap)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "MatMul host path: at least one thread.");
+        if (packCap < 1) throw new ArgumentOutOfRangeException(nameof(packCap), packCap, "MatMul host path: the packing cap must be positive.");
         Threads = threads;
         Simd = simd;
+        Cap = packCap;
     }
+
+    /// <summary>Most floats of packed B (and of saved partials) held at once.</summary>
+    public int Cap { get; }
 
     /// <summary>Workers that run the items of one product.</summary>
     public int Threads { get; }
@@ -52,7 +64,7 @@ internal sealed unsafe class MatMulCpu
 
     /// <summary>Computes the product (arguments already validated by <see cref="MatMul"/>). C must not overlap A or B.</summary>
     public void Run(MatMulForm form, float* a, float* b, float* c, int M, int N, int K, MatMulBatch s, float alpha, float beta) =>
-        new Job(form, a, b, c, M, N, K, s, alpha, beta, Simd).Run(Threads);
+        new Job(form, a, b, c, M, N, K, s, alpha, beta, Simd, Cap).Run(Threads);
 
     /// <summary>One product: its operands, its fixed blocking and its buffers.</summary>
     private sealed class Job
@@ -64,9 +76,11 @@ internal sealed unsafe class MatMulCpu
         private readonly float _alpha, _beta;
         private readonly MatMulSimd _simd;
         private readonly int _outputs, _kc, _kBlocks, _steps, _mc, _rowItems, _nPad, _mPad, _slivers;
+        private readonly int _zGroup, _bOut, _groupSteps;
         private float* _bPack, _scratch;
+        private int _z0;
 
-        public Job(MatMulForm form, float* a, float* b, float* c, int M, int N, int K, MatMulBatch s, float alpha, float beta, MatMulSimd simd)
+        public Job(MatMulForm form, float* a, float* b, float* c, int M, int N, int K, MatMulBatch s, float alpha, float beta, MatMulSimd simd, int packCap)
         {
             _a = a; _b = b; _c = c;
             (_m, _n, _k, _alpha, _beta, _simd) = (M, N, K, alpha, beta, simd);
@@ -87,16 +101,23 @@ internal sealed unsafe class MatMulCpu
             _nPad = RoundUp(N, NR);
             _mPad = RoundUp(M, MR);
             _slivers = _nPad / NR;
+            // Outputs per group: bounded by the packed B of one step and by the saved partials.
+            long perOutput = Math.Max(_sharedB ? 0 : BFloats, _steps > 1 ? ScratchFloats : 0);
+            _zGroup = perOutput == 0 ? _outputs : (int)Math.Clamp(packCap / perOutput, 1, _outputs);
+            _bOut = _sharedB ? 1 : _zGroup;
+            _groupSteps = (int)Math.Clamp(packCap / (_bOut * BFloats), 1, _steps);
         }
 
-        private int BOutputs => _sharedB ? 1 : _outputs;
-
+        /// <summary>Floats of one packed B block (one step, one output).</summary>
         private long BFloats => (long)_kc * _nPad;
+
+        /// <summary>Floats of one output's saved partial sums.</summary>
+        private long ScratchFloats => (long)_mPad * _nPad;
 
         public void Run(int threads)
         {
-            long bTotal = BOutputs * BFloats + Align;
-            long scratchTotal = _steps > 1 ? (long)_outputs * _mPad * _nPad : 0;
+            long bTotal = (long)_groupSteps * _bOut * BFloats + Align;
+            long scratchTotal = _steps > 1 ? _zGroup * ScratchFloats : 0;
             var bRented = ArrayPool<float>.Shared.Rent(checked((int)bTotal));
             var sRented = scratchTotal > 0 ? ArrayPool<float>.Shared.Rent(checked((int)scratchTotal)) : null;
             try
@@ -105,11 +126,15 @@ internal sealed unsafe class MatMulCpu
                 {
                     _bPack = Aligned(bRaw);
                     _scratch = sRaw;
-                    for (int step = 0; step < _steps; step++)
+                    for (_z0 = 0; _z0 < _outputs; _z0 += _zGroup)
                     {
-                        int st = step;
-                        HostParallel.For(BOutputs * _slivers, threads, i => PackB(st, i));
-                        HostParallel.For(_outputs * _rowItems, threads, i => RunRows(st, i));
+                        int outputs = Math.Min(_zGroup, _outputs - _z0), perStep = (_sharedB ? 1 : outputs) * _slivers;
+                        for (int g0 = 0; g0 < _steps; g0 += _groupSteps)
+                        {
+                            int first = g0, count = Math.Min(_groupSteps, _steps - g0);
+                            HostParallel.For(count * perStep, threads, i => PackB(first, i / perStep, i % perStep));
+                            HostParallel.For(outputs * _rowItems, threads, i => RunRows(first, count, i));
+                        }
                     }
                 }
             }
@@ -126,63 +151,75 @@ internal sealed unsafe class MatMulCpu
             return (k0, Math.Min(_kc, _k - k0), _sum ? step / _kBlocks : z);
         }
 
-        /// <summary>Packs sliver i (of output i / slivers) of this step's B block.</summary>
-        private void PackB(int step, int i)
+        /// <summary>The packed B block of step <paramref name="slot"/> of the current step group, for output z of the
+        /// current output group.</summary>
+        private float* PackedB(int slot, int z) => _bPack + ((long)slot * _bOut + (_sharedB ? 0 : z - _z0)) * BFloats;
+
+        /// <summary>Packs sliver i (of output z0 + i / slivers) of the B block of step first + slot.</summary>
+        private void PackB(int first, int slot, int i)
         {
-            int z = i / _slivers, sl = i % _slivers;
-            var (k0, kc, batch) = Step(step, z);
+            int z = _z0 + i / _slivers, sl = i % _slivers;
+            var (k0, kc, batch) = Step(first + slot, z);
             int n0 = sl * NR;
             MatMulCpuPack.B(_transB, _b + batch * _strideB, _n, _k, n0, Math.Min(NR, _n - n0), k0, kc,
-                _bPack + z * BFloats + (long)n0 * kc);
+                PackedB(slot, z) + (long)n0 * kc);
         }
 
-        /// <summary>Runs row item i (rows of one output) for this step.</summary>
-        private void RunRows(int step, int i)
+        /// <summary>Runs row item i (rows of output z0 + i / rowItems) through steps [first, first + count).</summary>
+        private void RunRows(int first, int count, int i)
         {
-            int z = i / _rowItems, m0 = i % _rowItems * _mc, rows = Math.Min(_mc, _m - m0);
-            var (k0, kc, batch) = Step(step, z);
-            bool first = step == 0, last = step == _steps - 1;
-            float* bz = _bPack + (_sharedB ? 0 : z * BFloats);
-            float* scratch = _scratch + (long)z * _mPad * _nPad;
-            float* cz = _c + z * _strideC;
-            var rented = ArrayPool<float>.Shared.Rent(RoundUp(rows, MR) * kc + MR * NR + 2 * Align);
+            int z = _z0 + i / _rowItems, m0 = i % _rowItems * _mc, rows = Math.Min(_mc, _m - m0);
+            var rented = ArrayPool<float>.Shared.Rent(RoundUp(rows, MR) * _kc + MR * NR + 2 * Align);
             try
             {
                 fixed (float* raw = rented)
                 {
                     float* ap = Aligned(raw);
-                    float* edge = ap + RoundUp(RoundUp(rows, MR) * kc, Align);
-                    MatMulCpuPack.A(_transA, _a + batch * _strideA, _m, _k, m0, rows, k0, kc, ap);
-                    for (int jr = 0; jr < _n; jr += NR)
-                    {
-                        int w = Math.Min(NR, _n - jr);
-                        float* bs = bz + (long)jr * kc;
-                        for (int ir = 0; ir < rows; ir += MR)
-                        {
-                            int h = Math.Min(MR, rows - ir);
-                            float* aSliver = ap + (long)ir * kc;
-                            float* saved = scratch + (long)(m0 + ir) * _nPad + jr;
-                            float* src = first ? null : saved;
-                            if (!last)
-                            {
-                                MatMulCpuTile.Run(_simd, kc, aSliver, bs, src, _nPad, saved, _nPad, raw: true, 0f, 0f);
-                                continue;
-                            }
-                            float* cTile = cz + (long)(m0 + ir) * _n + jr;
-                            if (h == MR && w == NR)
-                            {
-                                MatMulCpuTile.Run(_simd, kc, aSliver, bs, src, _nPad, cTile, _n, raw: false, _alpha, _beta);
-                            }
-                            else
-                            {
-                                MatMulCpuTile.Run(_simd, kc, aSliver, bs, src, _nPad, edge, NR, raw: true, 0f, 0f);
-                                MatMulCpuTile.FinishEdge(edge, cTile, _n, h, w, _alpha, _beta);
-                            }
-                        }
-                    }
+                    float* edge = ap + RoundUp(RoundUp(rows, MR) * _kc, Align);
+                    for (int step = first; step < first + count; step++)
+                        RunStep(step, step - first, z, m0, rows, ap, edge);
                 }
             }
             finally { ArrayPool<float>.Shared.Return(rented); }
+        }
+
+        /// <summary>One step of a row item: packs its rows of A for the step's K block into
+        /// <paramref name="ap"/> and runs every micro-tile of its rows.</summary>
+        private void RunStep(int step, int slot, int z, int m0, int rows, float* ap, float* edge)
+        {
+            var (k0, kc, batch) = Step(step, z);
+            bool first = step == 0, last = step == _steps - 1;
+            float* bz = PackedB(slot, z);
+            float* scratch = _scratch + (z - _z0) * ScratchFloats;
+            float* cz = _c + z * _strideC;
+            MatMulCpuPack.A(_transA, _a + batch * _strideA, _m, _k, m0, rows, k0, kc, ap);
+            for (int jr = 0; jr < _n; jr += NR)
+            {
+                int w = Math.Min(NR, _n - jr);
+                float* bs = bz + (long)jr * kc;
+                for (int ir = 0; ir < rows; ir += MR)
+                {
+                    int h = Math.Min(MR, rows - ir);
+                    float* aSliver = ap + (long)ir * kc;
+                    float* saved = scratch + (long)(m0 + ir) * _nPad + jr;
+                    float* src = first ? null : saved;
+                    if (!last)
+                    {
+                        MatMulCpuTile.Run(_simd, kc, aSliver, bs, src, _nPad, saved, _nPad, raw: true, 0f, 0f);
+                        continue;
+                    }
+                    float* cTile = cz + (long)(m0 + ir) * _n + jr;
+                    if (h == MR && w == NR)
+                    {
+                        MatMulCpuTile.Run(_simd, kc, aSliver, bs, src, _nPad, cTile, _n, raw: false, _alpha, _beta);
+                    }
+                    else
+                    {
+                        MatMulCpuTile.Run(_simd, kc, aSliver, bs, src, _nPad, edge, NR, raw: true, 0f, 0f);
+                        MatMulCpuTile.FinishEdge(edge, cTile, _n, h, w, _alpha, _beta);
+                    }
+                }
+            }
         }
 
         private static float* Aligned(float* p) => (float*)(((nint)p + 63) & ~(nint)63);

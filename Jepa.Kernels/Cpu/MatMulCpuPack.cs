@@ -153,7 +153,7 @@ internal static unsafe class MatMulCpuPack
     }
 
     /// <summary>Transposes the 8×8 matrix whose rows are r0…r7, in place (AVX).</summary>
-    private static void Transpose(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+    internal static void Transpose(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
         ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
     {
         // Interleave pairs of rows, then pairs of pairs (within 128-bit lanes), then swap lanes.
