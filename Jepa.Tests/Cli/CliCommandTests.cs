@@ -26,6 +26,24 @@ public sealed class CliCommandTests : IDisposable
     }
 
     [Fact]
+    public void TokenizerTrainWritesALoadableDeterministicTokenizer()
+    {
+        string data = Path.Combine(_root, "tok-data.jsonl"), a = Path.Combine(_root, "a.json"), b = Path.Combine(_root, "b.json");
+        Assert.Equal(0, CliRunner.Run("data", "regex", "--count", "200", "--seed", "3", "--out", data).Code);
+        var r = CliRunner.Run("tokenizer", "train", "--data", data, "--vocab", "400", "--predictors", "4", "--out", a);
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains("wrote", r.Out);
+        Assert.Equal(0, CliRunner.Run("tokenizer", "train", "--data", data, "--vocab", "400", "--predictors", "4", "--out", b).Code);
+        Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+        var tok = Jepa.Training.Tokenization.BpeTokenizer.Load(a, predictorTokens: 4);
+        Assert.True(tok.VocabSize <= 400 && tok.VocabSize > 256 + 7 + 4, $"vocab {tok.VocabSize}");
+        string text = "lines with a number before the string 'dog'";
+        Assert.Equal(text, tok.Decode(tok.Encode(text)));
+        Assert.True(tok.Encode(text).Length < text.Length);
+        Assert.Equal(1, CliRunner.Run("tokenizer", "train", "--data", Path.Combine(_root, "missing.jsonl"), "--out", a).Code);
+    }
+
+    [Fact]
     public void DataRegexIsDeterministic()
     {
         string a = Path.Combine(_root, "a.jsonl"), b = Path.Combine(_root, "b.jsonl"), c = Path.Combine(_root, "c.jsonl"), d = Path.Combine(_root, "d.jsonl");
