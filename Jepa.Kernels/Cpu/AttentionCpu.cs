@@ -149,7 +149,7 @@ internal sealed unsafe class AttentionCpu
     {
         int blk = item % blocks, b = item / blocks / c.Hq, h = item / blocks % c.Hq, hkv = h / c.G;
         int i0 = blk * Rows, rows = Math.Min(Rows, c.T - i0), n = Pad(i0 + rows);
-        float[] scratch = ArrayPool<float>.Shared.Rent(Rows * n + c.D);
+        float[] scratch = ArrayPool<float>.Shared.Rent(Rows * n + Rows * c.D);
         fixed (float* s = scratch)
         {
             float* acc = s + Rows * n;
@@ -157,16 +157,17 @@ internal sealed unsafe class AttentionCpu
             float* v0 = c.V + c.Row(b, 0, c.Hkv, hkv);
             int lo = FirstKey(c, b, i0, rows);
             Dots(c.Q + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Kt + c.Transposed(b, c.Hkv, hkv) + lo, c.Tp, n - lo, c.D, s + lo, n);
+            Span<float> sums = stackalloc float[Rows];
             for (int r = 0; r < rows; r++)
             {
                 int i = i0 + r;
-                float* p = s + r * n;
-                float m = Softmax(p, lo, n, i, seg, c.Scale, out float sum);
-                new Span<float>(acc, c.D).Clear();
-                WeightedRowSum(p, lo, i + 1, v0, c.KS, c.D, acc);
-                TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc, c.D), 1f / sum, new Span<float>(c.O + c.Row(b, i, c.Hq, h), c.D));
-                c.Lse[((long)b * c.Hq + h) * c.T + i] = m + MathF.Log(sum);
+                float m = Softmax(s + r * n, lo, n, i, seg, c.Scale, out sums[r]);
+                c.Lse[((long)b * c.Hq + h) * c.T + i] = m + MathF.Log(sums[r]);
             }
+            // Keys past a row's own index have weight zero (masked) in the rows' common range.
+            new Span<float>(acc, Rows * c.D).Clear();
+            WeightedRowSums(s, n, rows, lo, i0 + rows, v0, c.KS, c.D, acc, c.D);
+            for (int r = 0; r < rows; r++) Scale(acc + r * c.D, 1f / sums[r], c.O + c.Row(b, i0 + r, c.Hq, h), c.D);
         }
         ArrayPool<float>.Shared.Return(scratch);
     }
@@ -256,7 +257,7 @@ internal sealed unsafe class AttentionCpu
     {
         int blk = item % blocks, b = item / blocks / c.Hq, h = item / blocks % c.Hq, hkv = h / c.G;
         int i0 = blk * Rows, rows = Math.Min(Rows, c.T - i0), n = Pad(i0 + rows);
-        float[] scratch = ArrayPool<float>.Shared.Rent(2 * Rows * n + c.D);
+        float[] scratch = ArrayPool<float>.Shared.Rent(2 * Rows * n + Rows * c.D);
         fixed (float* s = scratch)
         {
             float* dp = s + Rows * n, acc = dp + Rows * n;
@@ -285,10 +286,10 @@ internal sealed unsafe class AttentionCpu
                     var ds = p * (Vector256.Load(dr + j) - dv);
                     Vector256.ConditionalSelect(visible.AsSingle(), ds, Vector256<float>.Zero).Store(sr + j);
                 }
-                new Span<float>(acc, c.D).Clear();
-                WeightedRowSum(sr, lo, i + 1, c.K + c.Row(b, 0, c.Hkv, hkv), c.KS, c.D, acc);
-                AddScaled(c.DQ + at, acc, c.Scale, c.D);
             }
+            new Span<float>(acc, Rows * c.D).Clear();
+            WeightedRowSums(s, n, rows, lo, i0 + rows, c.K + c.Row(b, 0, c.Hkv, hkv), c.KS, c.D, acc, c.D);
+            for (int r = 0; r < rows; r++) AddScaled(c.DQ + c.Row(b, i0 + r, c.Hq, h), acc + r * c.D, c.Scale, c.D);
         }
         ArrayPool<float>.Shared.Return(scratch);
     }
@@ -334,9 +335,10 @@ internal sealed unsafe class AttentionCpu
                         p.Store(sr + x);
                         ds.Store(dr + x);
                     }
-                    WeightedRowSum(sr, j - i0, hi - i0, dORows, c.QS, c.D, dvAcc + r * c.D);
-                    WeightedRowSum(dr, j - i0, hi - i0, qRows, c.QS, c.D, dkAcc + r * c.D);
                 }
+                // Queries before a key row's own index have weight zero (masked) in the rows' common range.
+                WeightedRowSums(s, n, rows, j0 - i0, hi - i0, dORows, c.QS, c.D, dvAcc, c.D);
+                WeightedRowSums(dp, n, rows, j0 - i0, hi - i0, qRows, c.QS, c.D, dkAcc, c.D);
             }
             for (int r = 0; r < rows; r++)
             {
@@ -348,12 +350,30 @@ internal sealed unsafe class AttentionCpu
     }
 
     /// <summary>dst += mul · acc, rounding the product before the sum (so a gradient accumulated onto g0 is
-    /// exactly g0 + the gradient accumulated onto zeros). Overwrites acc.</summary>
+    /// exactly g0 + the gradient accumulated onto zeros); mul = 1 adds acc as it is. Inline vector code: a
+    /// TensorPrimitives call costs several times the work on a row of a few dozen floats.</summary>
     private static void AddScaled(float* dst, float* acc, float mul, int D)
     {
-        var a = new Span<float>(acc, D);
-        var d = new Span<float>(dst, D);
-        if (mul != 1f) TensorPrimitives.Multiply(a, mul, a);
-        TensorPrimitives.Add(d, a, d);
+        var m = Vector256.Create(mul);
+        int d = 0;
+        if (mul != 1f)
+        {
+            for (; d + W <= D; d += W) (Vector256.Load(dst + d) + Vector256.Load(acc + d) * m).Store(dst + d);
+            for (; d < D; d++) dst[d] += acc[d] * mul;
+        }
+        else
+        {
+            for (; d + W <= D; d += W) (Vector256.Load(dst + d) + Vector256.Load(acc + d)).Store(dst + d);
+            for (; d < D; d++) dst[d] += acc[d];
+        }
+    }
+
+    /// <summary>dst = acc · mul.</summary>
+    private static void Scale(float* acc, float mul, float* dst, int D)
+    {
+        var m = Vector256.Create(mul);
+        int d = 0;
+        for (; d + W <= D; d += W) (Vector256.Load(acc + d) * m).Store(dst + d);
+        for (; d < D; d++) dst[d] = acc[d] * mul;
     }
 }

@@ -93,6 +93,52 @@ internal static unsafe class AttentionCpuSimd
         }
     }
 
+    /// <summary>
+    /// <see cref="WeightedRowSum"/> for <paramref name="rows"/> rows at once: acc_r[d] += Σ w_r[j] · src[j·stride + d]
+    /// over j in [j0, j1), with w_r = w + r·wStride and acc_r = acc + r·accStride. Four rows share each loaded row of
+    /// src (16 columns at a time, eight accumulators); a j whose four weights are all zero is skipped, and a zero
+    /// weight of one row adds 0·src, which leaves that row's sum unchanged for finite src, so each element is
+    /// the same FMA chain as <see cref="WeightedRowSum"/>'s. Fewer than four rows go row by row.
+    /// </summary>
+    public static void WeightedRowSums(float* w, int wStride, int rows, int j0, int j1, float* src, long stride, int D, float* acc, int accStride)
+    {
+        if (rows != 4)
+        {
+            for (int r = 0; r < rows; r++) WeightedRowSum(w + r * wStride, j0, j1, src, stride, D, acc + r * accStride);
+            return;
+        }
+        float* w0 = w, w1 = w + wStride, w2 = w + 2 * wStride, w3 = w + 3 * wStride;
+        float* a0 = acc, a1 = acc + accStride, a2 = acc + 2 * accStride, a3 = acc + 3 * accStride;
+        int d = 0;
+        for (; d + 2 * W <= D; d += 2 * W)
+        {
+            var c00 = Vector256.Load(a0 + d); var c01 = Vector256.Load(a0 + d + W);
+            var c10 = Vector256.Load(a1 + d); var c11 = Vector256.Load(a1 + d + W);
+            var c20 = Vector256.Load(a2 + d); var c21 = Vector256.Load(a2 + d + W);
+            var c30 = Vector256.Load(a3 + d); var c31 = Vector256.Load(a3 + d + W);
+            float* row = src + j0 * stride + d;
+            for (int j = j0; j < j1; j++, row += stride)
+            {
+                float x0 = w0[j], x1 = w1[j], x2 = w2[j], x3 = w3[j];
+                if (x0 == 0f && x1 == 0f && x2 == 0f && x3 == 0f) continue;
+                var v0 = Vector256.Load(row); var v1 = Vector256.Load(row + W);
+                var x = Vector256.Create(x0); c00 = Fma(x, v0, c00); c01 = Fma(x, v1, c01);
+                x = Vector256.Create(x1); c10 = Fma(x, v0, c10); c11 = Fma(x, v1, c11);
+                x = Vector256.Create(x2); c20 = Fma(x, v0, c20); c21 = Fma(x, v1, c21);
+                x = Vector256.Create(x3); c30 = Fma(x, v0, c30); c31 = Fma(x, v1, c31);
+            }
+            c00.Store(a0 + d); c01.Store(a0 + d + W);
+            c10.Store(a1 + d); c11.Store(a1 + d + W);
+            c20.Store(a2 + d); c21.Store(a2 + d + W);
+            c30.Store(a3 + d); c31.Store(a3 + d + W);
+        }
+        if (d < D)
+        {
+            // The last D mod 16 columns, row by row.
+            for (int r = 0; r < 4; r++) WeightedRowSum(w + r * wStride, j0, j1, src + d, stride, D - d, acc + r * accStride + d);
+        }
+    }
+
     private static void Block8(float* w, int j0, int j1, float* src, long stride, float* acc)
     {
         var c0 = Vector256.Load(acc); var c1 = Vector256.Load(acc + W);

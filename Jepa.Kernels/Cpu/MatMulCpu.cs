@@ -9,15 +9,14 @@ namespace Jepa.Kernels.Cpu;
 /// broadcasts A or B; a C stride of 0 sums the batch into one C), the same semantics as the ILGPU kernel.
 /// <para>
 /// Blocking: the K dimension (over the batch first when C sums it) is walked in steps of at most
-/// <see cref="KcMax"/> terms. For a group of outputs and a group of steps (all of them unless their packed B or
-/// saved partials would pass <see cref="PackCap"/> floats) op(B)'s K blocks are first packed once, shared by all
-/// workers (each NR-wide sliver of one step one work item); then one work item per block of at most
-/// <see cref="McMax"/> rows of one output walks the group's steps: per step it packs its rows of op(A) (kept in L1/L2) and runs the
-/// <see cref="MatMulCpuTile"/> micro-tile over every MR×NR block of its rows, sliver after sliver of B. Partial
+/// <see cref="KcMax"/> terms. Each step first packs op(B)'s K block once for the outputs at hand, shared by all
+/// workers (each NR-wide sliver one work item; the block stays in L2 for the whole step), then runs one work item
+/// per block of at most <see cref="McMax"/> rows of one output: it packs its rows of op(A) (kept in L1/L2) and runs
+/// the <see cref="MatMulCpuTile"/> micro-tile over every MR×NR block of its rows, sliver after sliver of B. Partial
 /// sums between steps are saved raw in a C-shaped scratch and reloaded, so every C element is one multiply-add
-/// chain over k = 0, 1, …, K − 1 in order, finished once as <c>α·acc + β·C</c>. Nothing is packed twice, a
-/// product of a small model takes two parallel phases whatever its K, and the row items are small enough to keep
-/// every worker busy (a 1024-row output makes 16).
+/// chain over k = 0, 1, …, K − 1 in order, finished once as <c>α·acc + β·C</c>. Nothing is packed twice, and the
+/// row items are small enough to keep every worker busy (a 1024-row output makes 16). Batch outputs are taken in
+/// groups so that packed B and saved partials each stay within <see cref="PackCap"/> floats.
 /// </para>
 /// <para>
 /// Determinism: each C element belongs to exactly one item and its chain never depends on the blocking, so
@@ -35,8 +34,8 @@ internal sealed unsafe class MatMulCpu
     /// stays in L2 while it meets every sliver of B, and a 1024-row output makes 16 items.</summary>
     public const int McMax = 64;
 
-    /// <summary>Most floats of packed B (and, separately, of saved partial sums) held at once (16 MiB): K blocks and
-    /// batch outputs beyond it are handled group by group.</summary>
+    /// <summary>Most floats of packed B (and, separately, of saved partial sums) held at once (16 MiB): batch outputs
+    /// beyond it are handled group by group.</summary>
     public const int PackCap = 1 << 22;
 
     /// <summary>Floats per 64-byte cache line: every packed buffer starts on one.</summary>
@@ -76,7 +75,7 @@ internal sealed unsafe class MatMulCpu
         private readonly float _alpha, _beta;
         private readonly MatMulSimd _simd;
         private readonly int _outputs, _kc, _kBlocks, _steps, _mc, _rowItems, _nPad, _mPad, _slivers;
-        private readonly int _zGroup, _bOut, _groupSteps;
+        private readonly int _zGroup, _bOut;
         private float* _bPack, _scratch;
         private int _z0;
 
@@ -105,7 +104,6 @@ internal sealed unsafe class MatMulCpu
             long perOutput = Math.Max(_sharedB ? 0 : BFloats, _steps > 1 ? ScratchFloats : 0);
             _zGroup = perOutput == 0 ? _outputs : (int)Math.Clamp(packCap / perOutput, 1, _outputs);
             _bOut = _sharedB ? 1 : _zGroup;
-            _groupSteps = (int)Math.Clamp(packCap / (_bOut * BFloats), 1, _steps);
         }
 
         /// <summary>Floats of one packed B block (one step, one output).</summary>
@@ -116,7 +114,7 @@ internal sealed unsafe class MatMulCpu
 
         public void Run(int threads)
         {
-            long bTotal = (long)_groupSteps * _bOut * BFloats + Align;
+            long bTotal = _bOut * BFloats + Align;
             long scratchTotal = _steps > 1 ? _zGroup * ScratchFloats : 0;
             var bRented = ArrayPool<float>.Shared.Rent(checked((int)bTotal));
             var sRented = scratchTotal > 0 ? ArrayPool<float>.Shared.Rent(checked((int)scratchTotal)) : null;
@@ -128,12 +126,12 @@ internal sealed unsafe class MatMulCpu
                     _scratch = sRaw;
                     for (_z0 = 0; _z0 < _outputs; _z0 += _zGroup)
                     {
-                        int outputs = Math.Min(_zGroup, _outputs - _z0), perStep = (_sharedB ? 1 : outputs) * _slivers;
-                        for (int g0 = 0; g0 < _steps; g0 += _groupSteps)
+                        int outputs = Math.Min(_zGroup, _outputs - _z0), packs = (_sharedB ? 1 : outputs) * _slivers;
+                        for (int step = 0; step < _steps; step++)
                         {
-                            int first = g0, count = Math.Min(_groupSteps, _steps - g0);
-                            HostParallel.For(count * perStep, threads, i => PackB(first, i / perStep, i % perStep));
-                            HostParallel.For(outputs * _rowItems, threads, i => RunRows(first, count, i));
+                            int st = step;
+                            HostParallel.For(packs, threads, i => PackB(st, i));
+                            HostParallel.For(outputs * _rowItems, threads, i => RunRows(st, i));
                         }
                     }
                 }
@@ -151,22 +149,21 @@ internal sealed unsafe class MatMulCpu
             return (k0, Math.Min(_kc, _k - k0), _sum ? step / _kBlocks : z);
         }
 
-        /// <summary>The packed B block of step <paramref name="slot"/> of the current step group, for output z of the
-        /// current output group.</summary>
-        private float* PackedB(int slot, int z) => _bPack + ((long)slot * _bOut + (_sharedB ? 0 : z - _z0)) * BFloats;
+        /// <summary>The current step's packed B block for output z of the current output group.</summary>
+        private float* PackedB(int z) => _bPack + (_sharedB ? 0 : z - _z0) * BFloats;
 
-        /// <summary>Packs sliver i (of output z0 + i / slivers) of the B block of step first + slot.</summary>
-        private void PackB(int first, int slot, int i)
+        /// <summary>Packs sliver i (of output z0 + i / slivers) of this step's B block.</summary>
+        private void PackB(int step, int i)
         {
             int z = _z0 + i / _slivers, sl = i % _slivers;
-            var (k0, kc, batch) = Step(first + slot, z);
+            var (k0, kc, batch) = Step(step, z);
             int n0 = sl * NR;
             MatMulCpuPack.B(_transB, _b + batch * _strideB, _n, _k, n0, Math.Min(NR, _n - n0), k0, kc,
-                PackedB(slot, z) + (long)n0 * kc);
+                PackedB(z) + (long)n0 * kc);
         }
 
-        /// <summary>Runs row item i (rows of output z0 + i / rowItems) through steps [first, first + count).</summary>
-        private void RunRows(int first, int count, int i)
+        /// <summary>Runs row item i (rows of output z0 + i / rowItems) for this step.</summary>
+        private void RunRows(int step, int i)
         {
             int z = _z0 + i / _rowItems, m0 = i % _rowItems * _mc, rows = Math.Min(_mc, _m - m0);
             var rented = ArrayPool<float>.Shared.Rent(RoundUp(rows, MR) * _kc + MR * NR + 2 * Align);
@@ -176,20 +173,19 @@ internal sealed unsafe class MatMulCpu
                 {
                     float* ap = Aligned(raw);
                     float* edge = ap + RoundUp(RoundUp(rows, MR) * _kc, Align);
-                    for (int step = first; step < first + count; step++)
-                        RunStep(step, step - first, z, m0, rows, ap, edge);
+                    RunStep(step, z, m0, rows, ap, edge);
                 }
             }
             finally { ArrayPool<float>.Shared.Return(rented); }
         }
 
-        /// <summary>One step of a row item: packs its rows of A for the step's K block into
-        /// <paramref name="ap"/> and runs every micro-tile of its rows.</summary>
-        private void RunStep(int step, int slot, int z, int m0, int rows, float* ap, float* edge)
+        /// <summary>A row item's step: packs its rows of A for the step's K block into <paramref name="ap"/> and runs
+        /// every micro-tile of its rows.</summary>
+        private void RunStep(int step, int z, int m0, int rows, float* ap, float* edge)
         {
             var (k0, kc, batch) = Step(step, z);
             bool first = step == 0, last = step == _steps - 1;
-            float* bz = PackedB(slot, z);
+            float* bz = PackedB(z);
             float* scratch = _scratch + (z - _z0) * ScratchFloats;
             float* cz = _c + z * _strideC;
             MatMulCpuPack.A(_transA, _a + batch * _strideA, _m, _k, m0, rows, k0, kc, ap);

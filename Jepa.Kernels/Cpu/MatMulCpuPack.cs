@@ -24,6 +24,16 @@ internal static unsafe class MatMulCpuPack
             {
                 // A row k holds the sliver's MR values of m side by side.
                 float* src = a + (long)k0 * M + m0 + s;
+                if (h == MR)
+                {
+                    for (int k = 0; k < kc; k++, src += M)
+                    {
+                        float* d = dst + k * MR;
+                        Vector128.Load(src).Store(d);
+                        for (int r = 4; r < MR; r++) d[r] = src[r];
+                    }
+                    continue;
+                }
                 for (int k = 0; k < kc; k++, src += M)
                 {
                     float* d = dst + k * MR;

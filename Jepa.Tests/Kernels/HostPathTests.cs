@@ -245,10 +245,15 @@ public sealed class HostPathTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Fact]
-    public void PathsAreReportedAndUnknownPathsRefused()
+    public void TheLibraryPassesItsPathToEveryOpAndUnknownPathsAreRefused()
     {
-        Assert.Equal(KernelPath.Host, f.Ops.RmsNorm.Path);
-        Assert.Equal(KernelPath.Kernel, f.Kernels.RmsNorm.Path);
+        foreach (var (lib, want) in new[] { (f.Ops, KernelPath.Host), (f.Kernels, KernelPath.Kernel) })
+        {
+            KernelPath[] paths = [lib.Elementwise.Path, lib.Embedding.Path, lib.CrossEntropy.Path, lib.JepaDistance.Path,
+                lib.MatMul.Path, lib.RmsNorm.Path, lib.Activations.Path, lib.Rope.Path, lib.Reductions.Path, lib.AdamW.Path,
+                lib.GradClip.Path, lib.Attention.Path];
+            Assert.All(paths, p => Assert.Equal(want, p));
+        }
         Assert.Equal(KernelPath.Host, new Elementwise(f.Ops.Cache, KernelPath.Host).Path);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Rope(f.Ops.Cache, (KernelPath)7));
     }
