@@ -14,9 +14,8 @@ public static class Determinism
     {
         var first = run(f.Lib(path));
         Reference.AssertBitwiseEqual(first, run(f.Lib(path)), $"{what} (run twice)");
-        float[] one, three;
-        using (var d1 = Device.Cpu(cpuChunks: 1)) one = run(new KernelLibrary(d1, path));
-        using (var d3 = Device.Cpu(cpuChunks: 3)) three = run(new KernelLibrary(d3, path));
+        float[] one = ChunkRuns.OnCpu(1, ops => [run(ops)], path)[0];
+        float[] three = ChunkRuns.OnCpu(3, ops => [run(ops)], path)[0];
         Reference.AssertBitwiseEqual(one, three, $"{what} (cpuChunks 1 vs 3)");
         Reference.AssertBitwiseEqual(first, one, $"{what} (cpuChunks {f.Device.Geometry.CpuChunks} vs 1)");
     }

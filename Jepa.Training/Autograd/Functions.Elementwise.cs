@@ -34,9 +34,10 @@ public static partial class Functions
         tape.Ops.Elementwise.Mul(a.Value.View, b.Value.View, y.Value.View, n);
         tape.Record(y, () =>
         {
-            var dy = y.Grad!.View;
-            if (a.RequiresGrad) { var t = tape.Empty(n); tape.Ops.Elementwise.Mul(dy, b.Value.View, t.View, n); tape.Ops.Elementwise.Axpy(1f, t.View, tape.Grad(a).View, n); }
-            if (b.RequiresGrad) { var t = tape.Empty(n); tape.Ops.Elementwise.Mul(dy, a.Value.View, t.View, n); tape.Ops.Elementwise.Axpy(1f, t.View, tape.Grad(b).View, n); }
+            // one fused backward; an input without a gradient gets a throw-away buffer
+            var da = a.RequiresGrad ? tape.Grad(a).View : tape.Empty(n).View;
+            var db = b.RequiresGrad ? tape.Grad(b).View : tape.Empty(n).View;
+            tape.Ops.Elementwise.MulBackward(y.Grad!.View, a.Value.View, b.Value.View, da, db, n);
         });
         return y;
     }
