@@ -168,6 +168,15 @@ public sealed class Elementwise
         int n = Check.Positive("BiasBackward", (nameof(rows), rows), (nameof(cols), cols));
         Check.Length("BiasBackward", nameof(dy), dy, n); Check.Length("BiasBackward", nameof(dx), dx, n); Check.Length("BiasBackward", nameof(dbias), dbias, cols);
         Axpy(1f, dy, dx, n);
+        BiasGrad(dy, dbias, rows, cols);
+    }
+
+    /// <summary>The bias half of <see cref="BiasBackward"/>: dbias[c] += Σ_r dy[r, c] (for a bias added in place, where
+    /// dx is dy itself), summed over rows in order by one owner thread per column.</summary>
+    public void BiasGrad(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols)
+    {
+        int n = Check.Positive("BiasGrad", (nameof(rows), rows), (nameof(cols), cols));
+        Check.Length("BiasGrad", nameof(dy), dy, n); Check.Length("BiasGrad", nameof(dbias), dbias, cols);
         if (_host) { unsafe { ElementwiseCpu.BiasGrad(HostThreads(), HostView.Ptr(dy, nameof(dy)), HostView.Ptr(dbias, nameof(dbias)), rows, cols); } return; }
         _k.Get("Elementwise.BiasBackward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>>(BiasBackwardKernel))
             (G.Threads(cols), G.PerThread(cols), rows, cols, dy, dbias);

@@ -42,7 +42,17 @@ public sealed class Rope
         Check.Positive("Rope.CreateTable", (nameof(headDim), headDim), (nameof(maxPositions), maxPositions));
         if (headDim % 2 != 0) throw new ArgumentException($"Rope.CreateTable: headDim must be even, got {headDim}.", nameof(headDim));
         if (!(theta > 1.0) || double.IsInfinity(theta)) throw new ArgumentOutOfRangeException(nameof(theta), theta, "Rope.CreateTable: theta must be a finite base above 1.");
-        return new RopeTable(_k.Device, headDim, maxPositions, theta);
+        return new RopeTable(_k.Device, maxPositions, theta, RopeTable.InverseFrequencies(headDim, theta));
+    }
+
+    /// <summary>Builds the cos/sin table from explicit inverse frequencies (one per rotated pair, so the head size is
+    /// twice their count), as rescaled RoPE variants (Llama 3's, linear) need; <paramref name="theta"/> is recorded only.</summary>
+    public RopeTable CreateTable(int maxPositions, double theta, ReadOnlySpan<double> inverseFrequencies)
+    {
+        Check.Positive("Rope.CreateTable", (nameof(maxPositions), maxPositions), ("inverseFrequencies.Length", inverseFrequencies.Length));
+        foreach (double f in inverseFrequencies)
+            if (!(f > 0) || double.IsInfinity(f)) throw new ArgumentOutOfRangeException(nameof(inverseFrequencies), f, "Rope.CreateTable: inverse frequencies must be positive and finite.");
+        return new RopeTable(_k.Device, maxPositions, theta, inverseFrequencies);
     }
 
     /// <summary>y = RoPE(x) with positions <paramref name="startPosition"/> + t for every batch row.

@@ -6,16 +6,23 @@ namespace Jepa.Training.Autograd;
 public static partial class Functions
 {
     /// <summary>A linear layer without bias: x [N, In] · Wᵀ with W [Out, In] (Hugging Face layout) → [N, Out].</summary>
-    public static Variable Linear(this Tape tape, Variable x, Variable w)
+    public static Variable Linear(this Tape tape, Variable x, Variable w) => tape.Linear(x, w, null);
+
+    /// <summary>x · wᵀ + b for x [.., in], w [out, in] and bias b [out] (null: none; the bias is added in place).</summary>
+    public static Variable Linear(this Tape tape, Variable x, Variable w, Variable? b)
     {
         int k = x.Shape[^1], m = w.Shape[0];
         if (w.Shape.Count != 2 || w.Shape[1] != k)
             throw new ArgumentException($"Linear: input {x.Value.ShapeString} does not match weight {w.Value.ShapeString} ({w.Name}); the weight must be [out, {k}].");
+        if (b is not null && (b.Shape.Count != 1 || b.Shape[0] != m))
+            throw new ArgumentException($"Linear: bias {b.Value.ShapeString} ({b.Name}) does not match weight {w.Value.ShapeString} ({w.Name}); it must be [{m}].");
         int rows = checked((int)(x.Value.Length / k));
-        var y = tape.Output(x.RequiresGrad || w.RequiresGrad, rows, m);
+        var y = tape.Output(x.RequiresGrad || w.RequiresGrad || b is { RequiresGrad: true }, rows, m);
         tape.Ops.MatMul.Forward(MatMulForm.NT, x.Value.View, w.Value.View, y.Value.View, rows, m, k);
+        if (b is not null) tape.Ops.Elementwise.Bias(y.Value.View, b.Value.View, y.Value.View, rows, m);
         tape.Record(y, () =>
         {
+            if (b is { RequiresGrad: true }) tape.Ops.Elementwise.BiasGrad(y.Grad!.View, tape.Grad(b).View, rows, m);
             if (x.RequiresGrad) tape.Ops.MatMul.BackwardA(MatMulForm.NT, y.Grad!.View, w.Value.View, tape.Grad(x).View, rows, m, k);
             if (w.RequiresGrad) tape.Ops.MatMul.BackwardB(MatMulForm.NT, y.Grad!.View, x.Value.View, tape.Grad(w).View, rows, m, k);
         });

@@ -9,13 +9,22 @@ namespace Jepa.Training.Model;
 /// </summary>
 public static class HfConfig
 {
-    /// <summary>The <c>config.json</c> text for <paramref name="c"/>.</summary>
+    /// <summary>The Hugging Face families this loader reads: <c>model_type</c> → architecture. They share Llama's
+    /// decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) and differ only in details the config states.</summary>
+    public static IReadOnlyDictionary<string, string> Families { get; } = new Dictionary<string, string>
+    {
+        ["llama"] = "LlamaForCausalLM", ["qwen2"] = "Qwen2ForCausalLM", ["mistral"] = "MistralForCausalLM",
+    };
+
+    /// <summary>The <c>config.json</c> text for <paramref name="c"/>: a Qwen2 config when only q/k/v carry biases
+    /// (as Qwen2 defines them), else a Llama config.</summary>
     public static string ToJson(ModelConfig c)
     {
+        bool qwen = c.QkvBias && !c.OutputBias;
         var o = new JsonObject
         {
-            ["architectures"] = new JsonArray("LlamaForCausalLM"),
-            ["model_type"] = "llama",
+            ["architectures"] = new JsonArray(qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM"),
+            ["model_type"] = qwen ? "qwen2" : "llama",
             ["vocab_size"] = c.VocabSize,
             ["hidden_size"] = c.DModel,
             ["intermediate_size"] = c.Ffn,
@@ -28,44 +37,98 @@ public static class HfConfig
             ["rms_norm_eps"] = c.NormEps,
             ["rope_theta"] = c.RopeTheta,
             ["tie_word_embeddings"] = c.TieEmbeddings,
-            ["attention_bias"] = false,
-            ["mlp_bias"] = false,
             ["torch_dtype"] = "float32",
         };
+        if (!qwen)
+        {
+            o["attention_bias"] = c.QkvBias;
+            o["mlp_bias"] = false;
+        }
+        else o["use_sliding_window"] = false;
+        if (c.RopeScaling is { } r)
+        {
+            var rs = new JsonObject { ["rope_type"] = r.Type, ["factor"] = r.Factor };
+            if (r.Type == "llama3")
+            {
+                rs["low_freq_factor"] = r.LowFreqFactor;
+                rs["high_freq_factor"] = r.HighFreqFactor;
+                rs["original_max_position_embeddings"] = r.OriginalMaxPositions;
+            }
+            o["rope_scaling"] = rs;
+        }
         if (c.RopeInterleaved) o["jepa_rope_interleaved"] = true;
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    /// <summary>Parses a Hugging Face <c>config.json</c>; <paramref name="source"/> names it in errors.</summary>
-    /// <exception cref="InvalidDataException">Not JSON, an architecture other than Llama, or a missing field; the message says which.</exception>
+    /// <summary>Parses a Hugging Face <c>config.json</c> of a <see cref="Families"/> model; <paramref name="source"/> names it in errors.</summary>
+    /// <exception cref="InvalidDataException">Not JSON, an unsupported architecture or feature, or a missing field; the message says which.</exception>
     public static ModelConfig FromJson(string json, string source)
     {
         JsonNode? root;
         try { root = JsonNode.Parse(json); }
         catch (JsonException e) { throw new InvalidDataException($"{source}: invalid JSON ({e.Message}).", e); }
         if (root is not JsonObject o) throw new InvalidDataException($"{source}: expected a JSON object.");
-        string? type = (string?)o["model_type"];
-        var arch = o["architectures"] as JsonArray;
-        string? first = arch is { Count: > 0 } ? (string?)arch[0] : null;
-        if (type is not null && type != "llama" || first is not null && first != "LlamaForCausalLM")
-            throw new InvalidDataException($"{source}: architecture '{first ?? type}' is not supported (only LlamaForCausalLM).");
-        int Int(string name) => (int?)o[name] ?? throw new InvalidDataException($"{source}: missing '{name}'.");
-        int heads = Int("num_attention_heads"), hidden = Int("hidden_size");
-        int? headDim = (int?)o["head_dim"];
-        if (headDim is { } hd && hd * heads != hidden)
-            throw new InvalidDataException($"{source}: head_dim {hd} × {heads} heads ≠ hidden_size {hidden} (not supported).");
         try
         {
-            return new ModelConfig(
-                Int("vocab_size"), hidden, Int("num_hidden_layers"), heads,
-                (int?)o["num_key_value_heads"] ?? heads, Int("intermediate_size"),
-                (double?)o["rope_theta"] ?? 10000.0, (double?)o["rms_norm_eps"] ?? 1e-6,
-                (int?)o["max_position_embeddings"] ?? 2048, (bool?)o["tie_word_embeddings"] ?? false,
-                (bool?)o["jepa_rope_interleaved"] ?? false).Validate();
+            return Parse(o, source);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
         {
             throw new InvalidDataException($"{source}: {e.Message}", e);
         }
+    }
+
+    private static ModelConfig Parse(JsonObject o, string source)
+    {
+        string? type = (string?)o["model_type"];
+        var arch = o["architectures"] as JsonArray;
+        string? first = arch is { Count: > 0 } ? (string?)arch[0] : null;
+        string supported = string.Join(", ", Families.Values);
+        if (type is not null && !Families.ContainsKey(type))
+            throw new InvalidDataException($"{source}: model_type '{type}' is not supported (supported: {supported}).");
+        if (first is not null && !Families.Values.Contains(first))
+            throw new InvalidDataException($"{source}: architecture '{first}' is not supported (supported: {supported}).");
+        type ??= Families.First(kv => kv.Value == (first ?? "LlamaForCausalLM")).Key;
+        int Int(string name) => (int?)o[name] ?? throw new InvalidDataException($"{source}: missing '{name}'.");
+        void Unsupported(bool condition, string what)
+        {
+            if (condition) throw new InvalidDataException($"{source}: {what} is not supported.");
+        }
+        string act = (string?)o["hidden_act"] ?? "silu";
+        Unsupported(act != "silu", $"hidden_act '{act}' (only silu)");
+        Unsupported((bool?)o["mlp_bias"] == true, "mlp_bias true");
+        Unsupported((bool?)o["use_sliding_window"] == true, "use_sliding_window true (sliding-window attention)");
+        int maxPositions = (int?)o["max_position_embeddings"] ?? 2048;
+        Unsupported(type == "mistral" && (int?)o["sliding_window"] is { } w && w < maxPositions, "a sliding_window shorter than max_position_embeddings");
+        bool attentionBias = (bool?)o["attention_bias"] ?? false;
+        int heads = Int("num_attention_heads"), hidden = Int("hidden_size");
+        int headDim = (int?)o["head_dim"] ?? 0;
+        return new ModelConfig(
+            Int("vocab_size"), hidden, Int("num_hidden_layers"), heads,
+            (int?)o["num_key_value_heads"] ?? heads, Int("intermediate_size"),
+            (double?)o["rope_theta"] ?? 10000.0, (double?)o["rms_norm_eps"] ?? 1e-6,
+            maxPositions, (bool?)o["tie_word_embeddings"] ?? false,
+            (bool?)o["jepa_rope_interleaved"] ?? false,
+            HeadSize: headDim == hidden / heads && hidden % heads == 0 ? 0 : headDim,
+            QkvBias: type == "qwen2" || attentionBias,
+            OutputBias: type != "qwen2" && attentionBias,
+            RopeScaling: ParseRopeScaling(o["rope_scaling"] as JsonObject, source)).Validate();
+    }
+
+    private static RopeScaling? ParseRopeScaling(JsonObject? r, string source)
+    {
+        if (r is null) return null;
+        string kind = (string?)r["rope_type"] ?? (string?)r["type"] ?? throw new InvalidDataException($"{source}: rope_scaling has no 'rope_type'.");
+        if (kind == "default") return null;
+        double factor = (double?)r["factor"] ?? throw new InvalidDataException($"{source}: rope_scaling '{kind}' has no 'factor'.");
+        return kind switch
+        {
+            "linear" => new RopeScaling("linear", factor),
+            "llama3" => new RopeScaling("llama3", factor,
+                (double?)r["low_freq_factor"] ?? throw new InvalidDataException($"{source}: rope_scaling llama3 has no 'low_freq_factor'."),
+                (double?)r["high_freq_factor"] ?? throw new InvalidDataException($"{source}: rope_scaling llama3 has no 'high_freq_factor'."),
+                (int?)r["original_max_position_embeddings"] ?? throw new InvalidDataException($"{source}: rope_scaling llama3 has no 'original_max_position_embeddings'.")),
+            _ => throw new InvalidDataException($"{source}: rope_scaling type '{kind}' is not supported (supported: {string.Join(", ", RopeScaling.Types)})."),
+        };
     }
 }

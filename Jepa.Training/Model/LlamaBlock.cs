@@ -12,10 +12,16 @@ namespace Jepa.Training.Model;
 /// <param name="Gate">mlp.gate_proj [F, C].</param>
 /// <param name="Up">mlp.up_proj [F, C].</param>
 /// <param name="Down">mlp.down_proj [C, F].</param>
+/// <param name="Bq">self_attn.q_proj.bias [Hq·D], or null.</param>
+/// <param name="Bk">self_attn.k_proj.bias [Hkv·D], or null.</param>
+/// <param name="Bv">self_attn.v_proj.bias [Hkv·D], or null.</param>
+/// <param name="Bo">self_attn.o_proj.bias [C], or null.</param>
 public sealed record LlamaBlock(
     Parameter AttnNorm, Parameter Wq, Parameter Wk, Parameter Wv, Parameter Wo,
-    Parameter MlpNorm, Parameter Gate, Parameter Up, Parameter Down)
+    Parameter MlpNorm, Parameter Gate, Parameter Up, Parameter Down,
+    Parameter? Bq = null, Parameter? Bk = null, Parameter? Bv = null, Parameter? Bo = null)
 {
-    /// <summary>The block's parameters in a fixed order.</summary>
-    public IEnumerable<Parameter> Parameters => [AttnNorm, Wq, Wk, Wv, Wo, MlpNorm, Gate, Up, Down];
+    /// <summary>The block's parameters in a fixed order (biases, when present, after their weights' block order).</summary>
+    public IEnumerable<Parameter> Parameters =>
+        new Parameter?[] { AttnNorm, Wq, Wk, Wv, Wo, MlpNorm, Gate, Up, Down, Bq, Bk, Bv, Bo }.OfType<Parameter>();
 }

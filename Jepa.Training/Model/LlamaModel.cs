@@ -17,7 +17,7 @@ public sealed class LlamaModel : IDisposable
     {
         Config = config;
         Ops = ops;
-        Rope = ops.Rope.CreateTable(config.HeadDim, config.MaxLength, config.RopeTheta);
+        Rope = ops.Rope.CreateTable(config.MaxLength, config.RopeTheta, config.RopeInverseFrequencies());
         Embed = embed;
         Blocks = blocks;
         FinalNorm = finalNorm;
@@ -79,6 +79,8 @@ public sealed class LlamaModel : IDisposable
             Array.Fill(host, 1f);
             return new Parameter(Tensor.FromArray(ops.Device, host, n), name, decay: false);
         }
+        Parameter? Zeros(bool present, string name, int n) =>
+            present ? new Parameter(Tensor.Zeros(ops.Device, n), name, decay: false) : null;
 
         var embed = Normal("model.embed_tokens.weight", std, false, config.VocabSize, c);
         var blocks = new LlamaBlock[config.Layers];
@@ -94,7 +96,11 @@ public sealed class LlamaModel : IDisposable
                 Ones(p + "post_attention_layernorm.weight", c),
                 Normal(p + "mlp.gate_proj.weight", std, true, f, c),
                 Normal(p + "mlp.up_proj.weight", std, true, f, c),
-                Normal(p + "mlp.down_proj.weight", residualStd, true, c, f));
+                Normal(p + "mlp.down_proj.weight", residualStd, true, c, f),
+                Zeros(config.QkvBias, p + "self_attn.q_proj.bias", q),
+                Zeros(config.QkvBias, p + "self_attn.k_proj.bias", kv),
+                Zeros(config.QkvBias, p + "self_attn.v_proj.bias", kv),
+                Zeros(config.OutputBias, p + "self_attn.o_proj.bias", c));
         }
         var norm = Ones("model.norm.weight", c);
         var head = config.TieEmbeddings ? null : Normal("lm_head.weight", std, true, config.VocabSize, c);
@@ -148,7 +154,11 @@ public sealed class LlamaModel : IDisposable
                     P(p + "post_attention_layernorm.weight", false, c),
                     P(p + "mlp.gate_proj.weight", true, f, c),
                     P(p + "mlp.up_proj.weight", true, f, c),
-                    P(p + "mlp.down_proj.weight", true, c, f));
+                    P(p + "mlp.down_proj.weight", true, c, f),
+                    config.QkvBias ? P(p + "self_attn.q_proj.bias", false, q) : null,
+                    config.QkvBias ? P(p + "self_attn.k_proj.bias", false, kv) : null,
+                    config.QkvBias ? P(p + "self_attn.v_proj.bias", false, kv) : null,
+                    config.OutputBias ? P(p + "self_attn.o_proj.bias", false, c) : null);
             }
             var norm = P("model.norm.weight", false, c);
             var head = config.TieEmbeddings ? null : P("lm_head.weight", true, config.VocabSize, c);
@@ -181,11 +191,11 @@ public sealed class LlamaModel : IDisposable
         foreach (var blk in Blocks)
         {
             var h = tape.RmsNorm(x, blk.AttnNorm, eps);
-            var q = tape.Rope(tape.Linear(h, blk.Wq), B, T, H, D, Rope, batch.Positions, Convention);
-            var k = tape.Rope(tape.Linear(h, blk.Wk), B, T, Hkv, D, Rope, batch.Positions, Convention);
-            var v = tape.Linear(h, blk.Wv);
+            var q = tape.Rope(tape.Linear(h, blk.Wq, blk.Bq), B, T, H, D, Rope, batch.Positions, Convention);
+            var k = tape.Rope(tape.Linear(h, blk.Wk, blk.Bk), B, T, Hkv, D, Rope, batch.Positions, Convention);
+            var v = tape.Linear(h, blk.Wv, blk.Bv);
             var a = tape.Attention(q, k, v, B, T, H, Hkv, D, batch.Segments);
-            x = tape.Add(x, tape.Linear(a, blk.Wo));
+            x = tape.Add(x, tape.Linear(a, blk.Wo, blk.Bo));
             var m = tape.RmsNorm(x, blk.MlpNorm, eps);
             var s = tape.SwiGlu(tape.Linear(m, blk.Gate), tape.Linear(m, blk.Up));
             x = tape.Add(x, tape.Linear(s, blk.Down));
@@ -211,14 +221,14 @@ public sealed class LlamaModel : IDisposable
         {
             var blk = Blocks[l];
             var h = tape.RmsNorm(x, blk.AttnNorm, eps);
-            var q = tape.Rope(tape.Linear(h, blk.Wq), B, tq, H, D, Rope, batch.Positions, Convention);
-            var k = tape.Rope(tape.Linear(h, blk.Wk), B, tq, Hkv, D, Rope, batch.Positions, Convention);
-            var v = tape.Linear(h, blk.Wv);
+            var q = tape.Rope(tape.Linear(h, blk.Wq, blk.Bq), B, tq, H, D, Rope, batch.Positions, Convention);
+            var k = tape.Rope(tape.Linear(h, blk.Wk, blk.Bk), B, tq, Hkv, D, Rope, batch.Positions, Convention);
+            var v = tape.Linear(h, blk.Wv, blk.Bv);
             Ops.CachedAttention.Append(k.Value.View, cache.Keys[l].View, B, tq, start, cache.MaxLength, Hkv, D);
             Ops.CachedAttention.Append(v.Value.View, cache.Values[l].View, B, tq, start, cache.MaxLength, Hkv, D);
             var a = tape.Output(false, B * tq, H * D);
             Ops.CachedAttention.Forward(q.Value.View, cache.Keys[l].View, cache.Values[l].View, a.Value.View, B, tq, start, cache.MaxLength, H, Hkv, D);
-            x = tape.Add(x, tape.Linear(a, blk.Wo));
+            x = tape.Add(x, tape.Linear(a, blk.Wo, blk.Bo));
             var m = tape.RmsNorm(x, blk.MlpNorm, eps);
             var s = tape.SwiGlu(tape.Linear(m, blk.Gate), tape.Linear(m, blk.Up));
             x = tape.Add(x, tape.Linear(s, blk.Down));

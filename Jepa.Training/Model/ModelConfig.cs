@@ -17,6 +17,10 @@ namespace Jepa.Training.Model;
 /// <param name="MaxLength">Longest sequence the model is used with.</param>
 /// <param name="TieEmbeddings">True when the LM head shares the token-embedding matrix.</param>
 /// <param name="RopeInterleaved">RoPE pairs (2i, 2i+1) when true; Hugging Face's rotate-half pairs (i, i + D/2) when false.</param>
+/// <param name="HeadSize">Per-head width when it is not <c>DModel / Heads</c> (Hugging Face's <c>head_dim</c>); 0: <c>DModel / Heads</c>.</param>
+/// <param name="QkvBias">True when the q, k and v projections carry biases (Qwen2; Llama's <c>attention_bias</c>).</param>
+/// <param name="OutputBias">True when the attention output projection carries a bias (Llama's <c>attention_bias</c>).</param>
+/// <param name="RopeScaling">Rescaled RoPE frequencies (Llama 3.1+), or null.</param>
 public sealed record ModelConfig(
     int VocabSize,
     int DModel,
@@ -28,11 +32,19 @@ public sealed record ModelConfig(
     double NormEps = 1e-5,
     int MaxLength = 512,
     bool TieEmbeddings = false,
-    bool RopeInterleaved = false)
+    bool RopeInterleaved = false,
+    int HeadSize = 0,
+    bool QkvBias = false,
+    bool OutputBias = false,
+    RopeScaling? RopeScaling = null)
 {
-    /// <summary>Per-head width, <c>DModel / Heads</c>.</summary>
+    /// <summary>Per-head width: <see cref="HeadSize"/> when set, else <c>DModel / Heads</c>.</summary>
     [JsonIgnore]
-    public int HeadDim => DModel / Heads;
+    public int HeadDim => HeadSize > 0 ? HeadSize : DModel / Heads;
+
+    /// <summary>The RoPE inverse frequencies of this model (rescaled when <see cref="RopeScaling"/> is set).</summary>
+    public double[] RopeInverseFrequencies() =>
+        RopeScaling?.InverseFrequencies(HeadDim, RopeTheta) ?? Kernels.RopeTable.InverseFrequencies(HeadDim, RopeTheta);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field and why.</summary>
     public ModelConfig Validate()
@@ -48,24 +60,29 @@ public sealed record ModelConfig(
         Positive(nameof(KvHeads), KvHeads);
         Positive(nameof(Ffn), Ffn);
         Positive(nameof(MaxLength), MaxLength);
-        if (DModel % Heads != 0)
+        if (HeadSize < 0)
+            throw new ArgumentException($"Model config: {nameof(HeadSize)} must be 0 (DModel / Heads) or positive, got {HeadSize}.", nameof(HeadSize));
+        if (HeadSize == 0 && DModel % Heads != 0)
             throw new ArgumentException($"Model config: {nameof(DModel)} ({DModel}) must be a multiple of {nameof(Heads)} ({Heads}).", nameof(DModel));
         if (Heads % KvHeads != 0)
             throw new ArgumentException($"Model config: {nameof(Heads)} ({Heads}) must be a multiple of {nameof(KvHeads)} ({KvHeads}).", nameof(KvHeads));
         if (HeadDim % 2 != 0)
-            throw new ArgumentException($"Model config: the head width {nameof(DModel)}/{nameof(Heads)} = {HeadDim} must be even for RoPE.", nameof(Heads));
+            throw new ArgumentException($"Model config: the head width {HeadDim} must be even for RoPE.", nameof(Heads));
         if (!(RopeTheta > 0) || double.IsInfinity(RopeTheta))
             throw new ArgumentException($"Model config: {nameof(RopeTheta)} must be a positive finite number, got {RopeTheta}.", nameof(RopeTheta));
         if (!(NormEps > 0) || NormEps >= 1)
             throw new ArgumentException($"Model config: {nameof(NormEps)} must be in (0, 1), got {NormEps}.", nameof(NormEps));
+        if (OutputBias && !QkvBias)
+            throw new ArgumentException($"Model config: {nameof(OutputBias)} needs {nameof(QkvBias)} (no Hugging Face family biases only the output projection).", nameof(OutputBias));
+        RopeScaling?.Validate();
         return this;
     }
 
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount()
     {
-        long c = DModel, kv = (long)KvHeads * HeadDim;
-        long perLayer = 2 * c + c * c + 2 * c * kv + c * c + 3 * c * Ffn;
+        long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
+        long perLayer = 2 * c + c * q + 2 * c * kv + q * c + 3 * c * Ffn + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? c : 0);
         return VocabSize * c + Layers * perLayer + c + (TieEmbeddings ? 0 : VocabSize * c);
     }
 
