@@ -29,6 +29,18 @@ public sealed class LlamaFixtureTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Fact]
+    public void HuggingFaceFolderLoadsThroughConfigJson()
+    {
+        using var model = HfCheckpoint.Load(Path.GetDirectoryName(Fixture("config.json"))!, f.Ops);
+        Assert.Equal(new ModelConfig(128, 64, 2, 4, 2, 176, 10000, 1e-5, 128, false), model.Config);
+        using var expected = SafetensorsReader.Open(Fixture("expected.safetensors"));
+        using var batch = new SequenceBatch(f.Device, 2, 16, expected.ReadInt32("input_ids"), 128);
+        using var tape = new Tape(f.Ops, recordGradients: false);
+        var logits = model.Logits(tape, model.Forward(tape, batch));
+        Reference.AssertClose(logits.Value.ToArray(), Reference.ToDouble(expected.ReadFloat32("logits")), 1e-4, "logits");
+    }
+
+    [Fact]
     public void MissingOrMisshapenTensorIsNamed()
     {
         var config = new ModelConfig(128, 64, 2, 4, 2, 176);
