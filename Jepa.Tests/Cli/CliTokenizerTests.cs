@@ -80,6 +80,29 @@ public sealed class CliTokenizerTests : IDisposable
     }
 
     [Fact]
+    public void HuggingFaceTokenizerFolderGivesPredictorsPastItsIdsAndTheDetectedFormat()
+    {
+        Setup();
+        string hf = P("hf");
+        Directory.CreateDirectory(hf);
+        Jepa.Tests.Training.TokenizerModelTests.LlamaStyleBase().Save(Path.Combine(hf, "tokenizer.json"));
+        File.WriteAllText(Path.Combine(hf, "tokenizer_config.json"), """
+            {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>",
+             "chat_template": "{% for m in messages %}{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>\n\n' + m['content'] + '<|eot_id|>' }}{% endfor %}"}
+            """);
+        var train = CliRunner.Run("train", "--data", P("pairs.jsonl"), "--eval-data", P("pairs.jsonl"), "--eval-count", "1", "--config", P("tiny.json"),
+            "--tokenizer", hf, "--steps", "1", "--out", P("run"));
+        Assert.True(train.Code == 0, train.ToString());
+        Assert.Contains("chat format llama3", train.Err);
+        using var m = JepaModel.Load(Path.Combine(P("run"), "model"), new Jepa.Core.DeviceOptions { Kind = Jepa.Core.DeviceKind.Cpu });
+        Assert.Equal(ChatFormat.Llama3, m.Format);
+        Assert.Equal(Enumerable.Range(262, 8), m.Tokenizer.Special.Predictors);
+        Assert.Equal(261, m.Tokenizer.Special.Pad);
+        Assert.Equal(270, m.Model.Config.VocabSize);
+        Assert.Null(m.Tokenizer.TokenId("<|bos|>"));
+    }
+
+    [Fact]
     public void MismatchedFormatsAndOptionsAreClearErrors()
     {
         Setup();

@@ -209,7 +209,12 @@ public sealed class BpeTokenizer : ITokenizer
             });
         var root = new JsonObject
         {
-            ["version"] = "1.0", ["truncation"] = null, ["padding"] = null,
+            ["version"] = "1.0", ["truncation"] = null,
+            ["padding"] = _padOverride is not { } pad ? null : new JsonObject
+            {
+                ["strategy"] = "BatchLongest", ["direction"] = "Right", ["pad_to_multiple_of"] = null,
+                ["pad_id"] = pad, ["pad_type_id"] = 0, ["pad_token"] = TokenName(pad) ?? "",
+            },
             ["added_tokens"] = added, ["normalizer"] = Nfc ? new JsonObject { ["type"] = "NFC" } : null,
             ["pre_tokenizer"] = PreTokenizer.ToJson(), ["post_processor"] = null, ["decoder"] = PreTokenizer.ByteLevelJson(),
             ["model"] = new JsonObject
@@ -228,7 +233,8 @@ public sealed class BpeTokenizer : ITokenizer
     /// <summary>
     /// Loads a Hugging Face byte-level BPE <c>tokenizer.json</c> exactly as it is (ours, or a real model's such as
     /// GPT-2's, Llama-3's or Qwen2's): its pre-tokenizer (see <see cref="PreTokenizer"/>; absent: GPT-2's), normalizer
-    /// (null or NFC), <c>ignore_merges</c>, merges as "a b" strings or [a, b] pairs, and added tokens with their ids.
+    /// (null or NFC), <c>ignore_merges</c>, merges as "a b" strings or [a, b] pairs, added tokens with their ids, and
+    /// <c>padding.pad_id</c> (written by <see cref="Save"/> after <see cref="WithPad"/>).
     /// The post-processor and decoder are not read (chat formats add BOS; decoding is byte-level).
     /// </summary>
     /// <exception cref="InvalidDataException">The file is malformed or uses an unsupported feature; the message names the file and the feature.</exception>
@@ -287,6 +293,7 @@ public sealed class BpeTokenizer : ITokenizer
                 added[content] = id;
                 if (a["special"]?.GetValue<bool>() == false) notSpecial.Add(content);
             }
-        return new BpeTokenizer(vocab, merges, added, pre, nfc, ignoreMerges, notSpecial);
+        int? pad = root["padding"] is JsonObject padding ? padding["pad_id"]?.GetValue<int>() : null;
+        return new BpeTokenizer(vocab, merges, added, pre, nfc, ignoreMerges, notSpecial, pad);
     }
 }
