@@ -60,7 +60,7 @@ public sealed class TrainCommand : ICommand
             new("data", "FILE", "training pairs, JSONL: chat \"messages\" (system/user/assistant) or {\"text\",\"code\"}", "built-in regex pairs"),
             new("out", "DIR", "run folder (must not hold a run already)"),
             new("model", "DIR", "start from a saved model or checkpoint folder (fine-tuning)", "a new model"),
-            new("tokenizer", "FILE", "a new model's tokenizer: a byte-level BPE tokenizer.json (e.g. from 'jepa tokenizer train'), or a Hugging Face folder with tokenizer.json and tokenizer_config.json; sets the vocabulary", "bytes"),
+            new("tokenizer", "FILE", "a new model's tokenizer: a byte-level BPE tokenizer.json (e.g. from 'jepa tokenizer train') or a Hugging Face tokenizer folder; sets the vocabulary", "bytes"),
             new("chat-template", "NAME|FILE", "a new model's chat format: jepa, llama3, chatml, or a JSON format file", "jepa; detected for a tokenizer folder"),
             new("config", "FILE.json", "a model config (\"model\": {...} or a ModelConfig/HF config.json) and/or options by name"),
             new("steps", "N", "optimizer steps (instead of --epochs)", $"{Q("steps")} for the default model"),

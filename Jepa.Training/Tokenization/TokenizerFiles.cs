@@ -68,8 +68,24 @@ public static class TokenizerFiles
         if (recorded is not null && recorded != Describe(tokenizer))
             throw new InvalidDataException($"{directory}: the checkpoint records tokenizer '{recorded}' but its files give '{Describe(tokenizer)}'.");
         string formatPath = Path.Combine(directory, FormatFile);
-        var format = File.Exists(formatPath) ? ChatFormat.Load(formatPath) : ChatFormat.Jepa;
+        var format = File.Exists(formatPath) ? ChatFormat.Load(formatPath) : DetectedOrJepa(directory);
         return (tokenizer, format);
+    }
+
+    /// <summary>Without a format file: the format of a Hugging Face folder's chat_template when recognised, else jepa.</summary>
+    private static ChatFormat DetectedOrJepa(string directory)
+    {
+        string config = Path.Combine(directory, "tokenizer_config.json");
+        if (!File.Exists(config)) return ChatFormat.Jepa;
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(config))?["chat_template"] is JsonValue v && v.TryGetValue(out string? t)
+                ? ChatFormat.Detect(t) : ChatFormat.Jepa;
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            return ChatFormat.Jepa;
+        }
     }
 
     private static void WriteAtomic(string path, string text)
