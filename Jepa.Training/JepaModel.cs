@@ -20,19 +20,19 @@ namespace Jepa.Training;
 /// </summary>
 public sealed class JepaModel : IDisposable
 {
-    /// <summary>The file holding the tokenizer's description in a saved model folder.</summary>
-    public const string TokenizerFile = "jepa_tokenizer.json";
+    /// <summary>The file holding the byte tokenizer's description in a saved model folder (see <see cref="TokenizerFiles"/>).</summary>
+    public const string TokenizerFile = TokenizerFiles.ByteFile;
 
     private readonly bool _ownsDevice;
 
-    private JepaModel(Device device, bool ownsDevice, LlamaModel model, ByteTokenizer tokenizer)
+    private JepaModel(Device device, bool ownsDevice, LlamaModel model, ITokenizer tokenizer, ChatFormat format)
     {
         Device = device;
         _ownsDevice = ownsDevice;
         Model = model;
         Ops = model.Ops;
         Tokenizer = tokenizer;
-        Template = new ChatTemplate(tokenizer);
+        Template = new ChatTemplate(tokenizer, format);
     }
 
     /// <summary>The device.</summary>
@@ -45,23 +45,32 @@ public sealed class JepaModel : IDisposable
     public LlamaModel Model { get; }
 
     /// <summary>The tokenizer.</summary>
-    public ByteTokenizer Tokenizer { get; }
+    public ITokenizer Tokenizer { get; }
 
-    /// <summary>The chat template.</summary>
+    /// <summary>The chat format.</summary>
+    public ChatFormat Format => Template.Format;
+
+    /// <summary>The chat template (the format over the tokenizer).</summary>
     public ChatTemplate Template { get; }
 
     /// <summary>
-    /// A new randomly initialised model of shape <paramref name="config"/> (its vocabulary is set to the byte
-    /// tokenizer's) on the device <paramref name="device"/> picks (null: <c>JEPA_DEVICE</c>, else the best present).
+    /// A new randomly initialised model of shape <paramref name="config"/> on the device <paramref name="device"/> picks
+    /// (null: <c>JEPA_DEVICE</c>, else the best present). Its vocabulary is set to the tokenizer's: <paramref name="tokenizer"/>,
+    /// else a <see cref="ByteTokenizer"/> with <paramref name="predictorTokens"/> predictor tokens. The chat format is
+    /// <paramref name="format"/>, else <see cref="ChatFormat.Jepa"/>.
     /// </summary>
-    public static JepaModel Create(ModelConfig config, ulong seed = 42, DeviceOptions? device = null, int predictorTokens = 8)
+    /// <exception cref="InvalidDataException">The format needs a special token the tokenizer lacks.</exception>
+    public static JepaModel Create(ModelConfig config, ulong seed = 42, DeviceOptions? device = null, int predictorTokens = 8,
+        ITokenizer? tokenizer = null, ChatFormat? format = null)
     {
-        var tokenizer = new ByteTokenizer(predictorTokens);
+        tokenizer ??= new ByteTokenizer(predictorTokens);
+        format ??= ChatFormat.Jepa;
+        _ = new ChatTemplate(tokenizer, format); // fail before creating the device
         var dev = Device.Create(device);
         try
         {
             var ops = new KernelLibrary(dev);
-            return new JepaModel(dev, true, LlamaModel.Create(config with { VocabSize = tokenizer.VocabSize }, ops, seed), tokenizer);
+            return new JepaModel(dev, true, LlamaModel.Create(config with { VocabSize = tokenizer.VocabSize }, ops, seed), tokenizer, format);
         }
         catch
         {
@@ -70,40 +79,43 @@ public sealed class JepaModel : IDisposable
         }
     }
 
-    /// <summary>Loads a model saved by <see cref="Save"/> or a training checkpoint folder.</summary>
+    /// <summary>
+    /// Loads a model saved by <see cref="Save"/> or a training checkpoint folder, with its tokenizer and chat format
+    /// (see <see cref="TokenizerFiles"/>; folders without a format file use <see cref="ChatFormat.Jepa"/>).
+    /// </summary>
     /// <exception cref="InvalidDataException">A file is missing or damaged; the message names it.</exception>
     public static JepaModel Load(string directory, DeviceOptions? device = null)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Model folder '{directory}' does not exist.");
         ModelConfig config;
         int predictors = 8;
+        string? recorded = null;
         string stateFile = Path.Combine(directory, "state.json");
         if (File.Exists(stateFile))
         {
             var state = Trainer.ReadState(directory);
             config = state.Model;
+            recorded = state.Tokenizer;
             if (state.Tokenizer.StartsWith(nameof(ByteTokenizer) + ":", StringComparison.Ordinal))
-                predictors = int.Parse(state.Tokenizer[(nameof(ByteTokenizer).Length + 1)..]) - 256 - ByteTokenizer.SpecialNames.Count;
+                predictors = int.Parse(state.Tokenizer[(nameof(ByteTokenizer).Length + 1)..], System.Globalization.CultureInfo.InvariantCulture) - 256 - ByteTokenizer.SpecialNames.Count;
         }
         else
         {
             string cfg = Path.Combine(directory, "config.json");
             if (!File.Exists(cfg)) throw new InvalidDataException($"'{directory}' holds neither config.json nor a checkpoint's state.json.");
             config = HfConfig.FromJson(File.ReadAllText(cfg), cfg);
-            string tok = Path.Combine(directory, TokenizerFile);
-            if (File.Exists(tok))
-                predictors = (int?)JsonNode.Parse(File.ReadAllText(tok))?["predictor_tokens"] ?? predictors;
         }
-        var tokenizer = new ByteTokenizer(predictors);
-        if (tokenizer.VocabSize != config.VocabSize)
-            throw new InvalidDataException($"{directory}: the model's vocabulary ({config.VocabSize}) does not match the byte tokenizer with {predictors} predictor tokens ({tokenizer.VocabSize}).");
+        var (tokenizer, format) = TokenizerFiles.Read(directory, predictors, recorded);
+        if (tokenizer is ByteTokenizer ? tokenizer.VocabSize != config.VocabSize : tokenizer.VocabSize > config.VocabSize)
+            throw new InvalidDataException($"{directory}: the model's vocabulary ({config.VocabSize}) does not match the tokenizer ({TokenizerFiles.Describe(tokenizer)}, {tokenizer.Special.Predictors.Count} predictor tokens).");
+        var template = new ChatTemplate(tokenizer, format);
         var dev = Device.Create(device);
         try
         {
             var ops = new KernelLibrary(dev);
             using var weights = SafetensorsReader.Open(directory);
             var model = LlamaModel.FromTensors(config, ops, (name, _) => weights.Contains(name) ? weights.ReadTensor(name, dev) : null);
-            return new JepaModel(dev, true, model, tokenizer);
+            return new JepaModel(dev, true, model, tokenizer, template.Format);
         }
         catch
         {
@@ -120,7 +132,7 @@ public sealed class JepaModel : IDisposable
     public TrainResult Train(IReadOnlyList<PairExample> data, JepaOptions jepa, TrainOptions options, string? runDirectory = null,
         IProgress<StepMetrics>? progress = null, CancellationToken cancellation = default, string? resumeFrom = null, Action<string>? warning = null)
     {
-        using var trainer = new Trainer(Model, Tokenizer, jepa, options, runDirectory);
+        using var trainer = new Trainer(Model, Tokenizer, jepa, options, runDirectory, Format);
         if (warning is not null) trainer.Warning += warning;
         if (resumeFrom is not null) trainer.LoadCheckpoint(resumeFrom);
         return trainer.Train(data, progress, cancellation);
@@ -150,19 +162,17 @@ public sealed class JepaModel : IDisposable
     public string Generate(string prompt, GenerateOptions? options = null, string? system = null)
     {
         int[] ids = Template.Prompt(system, prompt);
-        var stop = new[] { Tokenizer.Special.EndOfTurn, Tokenizer.Special.Eos };
-        return Tokenizer.Decode(Generator.Generate(Model, ids, options ?? new GenerateOptions(), stop));
+        return Tokenizer.Decode(Generator.Generate(Model, ids, options ?? new GenerateOptions(), [.. Template.StopIds]));
     }
 
-    /// <summary>Saves the model in the Hugging Face layout: <c>config.json</c>, <c>model.safetensors</c>, and the tokenizer's description. Atomic per file.</summary>
+    /// <summary>Saves the model in the Hugging Face layout: <c>config.json</c>, <c>model.safetensors</c>, the tokenizer (<see cref="TokenizerFiles"/>) and the chat format. Atomic per file.</summary>
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
         SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), Model.Parameters.ToDictionary(p => p.Name, p => p.Value),
             new Dictionary<string, string> { ["format"] = "pt" });
         RunJson.WriteAtomic(Path.Combine(directory, "config.json"), HfConfig.ToJson(Model.Config));
-        RunJson.WriteAtomic(Path.Combine(directory, TokenizerFile),
-            new JsonObject { ["type"] = "byte", ["predictor_tokens"] = Tokenizer.Special.Predictors.Count }.ToJsonString());
+        TokenizerFiles.Write(directory, Tokenizer, Format);
     }
 
     /// <summary>Frees the model and, when it made it, the device.</summary>

@@ -16,7 +16,7 @@ public sealed class EmbedCommand : ICommand
         {"text": ..., "embedding": [...]}.
         """,
         [
-            new("model", "DIR", "a saved model or a checkpoint folder"),
+            new("model", "DIR", "a saved model or a checkpoint folder; its tokenizer and chat format come with it"),
             new("data", "FILE", "pairs (JSONL) whose user turns are embedded"),
             new("text", "TEXT", "one text to embed"),
             new("out", "FILE.jsonl", "where the embeddings go"),

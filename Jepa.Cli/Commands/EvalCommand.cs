@@ -19,7 +19,7 @@ public sealed class EvalCommand : ICommand
         reference may be a JSON list of answers or answers separated by '|').
         """,
         [
-            new("model", "DIR", "a saved model (jepa train's DIR/model) or a checkpoint folder"),
+            new("model", "DIR", "a saved model (jepa train's DIR/model) or a checkpoint folder; its tokenizer and chat format come with it"),
             new("data", "FILE", "evaluation pairs, JSONL (chat \"messages\" or {\"text\",\"code\"})"),
             OptionSpec.Choice("metric", "how answers are scored", "exact", AnswerMetrics.Names.ToArray()),
             new("count", "N", "evaluate only the first N examples", "all"),

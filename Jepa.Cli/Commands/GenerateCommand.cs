@@ -14,7 +14,7 @@ public sealed class GenerateCommand : ICommand
         with --temperature and --top-p. Prints the answer on standard output.
         """,
         [
-            new("model", "DIR", "a saved model or a checkpoint folder"),
+            new("model", "DIR", "a saved model or a checkpoint folder; its tokenizer and chat format come with it"),
             new("prompt", "TEXT", "the user turn (the Text view)"),
             new("system", "TEXT", "a system prompt", "none"),
             .. CommonOptions.Generation,

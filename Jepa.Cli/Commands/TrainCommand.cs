@@ -60,6 +60,8 @@ public sealed class TrainCommand : ICommand
             new("data", "FILE", "training pairs, JSONL: chat \"messages\" (system/user/assistant) or {\"text\",\"code\"}", "built-in regex pairs"),
             new("out", "DIR", "run folder (must not hold a run already)"),
             new("model", "DIR", "start from a saved model or checkpoint folder (fine-tuning)", "a new model"),
+            new("tokenizer", "FILE", "a new model's tokenizer: a byte-level BPE tokenizer.json (e.g. from 'jepa tokenizer train') or a Hugging Face tokenizer folder; sets the vocabulary", "bytes"),
+            new("chat-template", "NAME|FILE", "a new model's chat format: jepa, llama3, chatml, or a JSON format file", "jepa; detected for a tokenizer folder"),
             new("config", "FILE.json", "a model config (\"model\": {...} or a ModelConfig/HF config.json) and/or options by name"),
             new("steps", "N", "optimizer steps (instead of --epochs)", $"{Q("steps")} for the default model"),
             new("epochs", "N", "passes over the data (instead of --steps)", "1"),
@@ -127,6 +129,9 @@ public sealed class TrainCommand : ICommand
         }
         string outDir = args.Required("out");
         CheckOutDirectory(outDir);
+        if (args.Has("model") && (args.Has("tokenizer") || args.Has("chat-template")))
+            throw new UsageException("--tokenizer and --chat-template apply to a new model; a saved --model keeps its own.");
+        var (tokenizer, format) = TokenizerFrom(args);
 
         var settings = new RunSettings(
             args.String("data") is { } d ? Path.GetFullPath(d) : null,
@@ -142,11 +147,42 @@ public sealed class TrainCommand : ICommand
         ulong seed = args.ULong("seed") ?? 42;
         using var model = args.String("model") is { } modelDir
             ? JepaModel.Load(modelDir, device)
-            : JepaModel.Create(config!, seed, device, PredictorTokens);
+            : CreateModel(config!, seed, device, tokenizer, format);
         var options = TrainFrom(args, model.Model.Config, seed);
         Directory.CreateDirectory(outDir);
         settings.Write(outDir);
         return TrainAndEvaluate(model, train, evalSet, jepa, options, settings, outDir, null, args.Flag("json"), context);
+    }
+
+    /// <summary>The tokenizer and chat format of --tokenizer and --chat-template (null: the defaults).</summary>
+    private static (ITokenizer? Tokenizer, ChatFormat? Format) TokenizerFrom(ParsedArgs args)
+    {
+        var format = args.String("chat-template") is { } t ? ChatFormat.Resolve(t) : null;
+        if (args.String("tokenizer") is not { } path) return (null, format);
+        BpeTokenizer tokenizer;
+        if (Directory.Exists(path))
+        {
+            var folder = HfTokenizer.LoadFolder(path, format);
+            (tokenizer, format) = (folder.Tokenizer, folder.Format);
+        }
+        else
+        {
+            tokenizer = BpeTokenizer.Load(path);
+        }
+        if (tokenizer.Special.Predictors.Count == 0) tokenizer = tokenizer.WithPredictors(PredictorTokens, tokenizer.VocabSize);
+        return (tokenizer, format);
+    }
+
+    private static JepaModel CreateModel(ModelConfig config, ulong seed, DeviceOptions? device, ITokenizer? tokenizer, ChatFormat? format)
+    {
+        try
+        {
+            return JepaModel.Create(config, seed, device, PredictorTokens, tokenizer, format);
+        }
+        catch (InvalidDataException e) when (e.Message.StartsWith("chat format", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{e.Message} Choose a format the tokenizer supports with --chat-template (jepa, llama3, chatml or a FILE.json).", e);
+        }
     }
 
     /// <summary>The options of a lower-precedence source without its run length when a higher one already set it
@@ -311,6 +347,7 @@ public sealed class TrainCommand : ICommand
             context.Error.WriteLine($"device   {model.Device}");
             context.Error.WriteLine(string.Create(inv,
                 $"model    {config.ParameterCount() / 1e6:F2} M parameters (d_model {config.DModel}, {config.Layers} layers, {config.Heads} heads / {config.KvHeads} kv, ffn {config.Ffn}, length {config.MaxLength})"));
+            context.Error.WriteLine($"tokens   {TokenizerFiles.Describe(model.Tokenizer)} ({model.Tokenizer.Special.Predictors.Count} predictor tokens), chat format {model.Format.Name}");
             context.Error.WriteLine($"data     {train.Count} training pairs from {dataName}; {evalSet.Count} for evaluation");
             string objective = jepa.UsesJepa
                 ? string.Create(inv, $"LLM-JEPA λ {jepa.Lambda:G3}, γ {jepa.Gamma:G3}, k {jepa.Predictors}, {jepa.Distance.ToString().ToLowerInvariant()}")

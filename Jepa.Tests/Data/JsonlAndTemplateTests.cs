@@ -71,10 +71,14 @@ public sealed class JsonlAndTemplateTests : IDisposable
         Assert.Equal(prompt.Length + 3, e.Full.Length);
         var labelled = e.Labels.Select((l, i) => (l, i)).Where(p => p.l != ChatTemplate.IgnoreIndex).ToArray();
         // the answer: 'x', 'y', <|end|>, each predicted from the position before it
-        Assert.Equal(new[] { (int)'x', 'y', tok.Special.EndOfTurn }, labelled.Select(p => p.l).ToArray());
+        // the ids of the jepa layout, unchanged since the fixed template: <|bos|> 257, <|system|> 259, <|user|> 260, <|assistant|> 261, <|end|> 262
+        const int bos = 257, system = 259, user = 260, assistant = 261, end = 262;
+        Assert.Equal(new[] { bos, system, 's', 'y', 's', end, user, 'a', 'b', end, assistant }, prompt);
+        Assert.Equal(new[] { (int)'x', 'y', end }, labelled.Select(p => p.l).ToArray());
         Assert.Equal(prompt.Length - 1, labelled[0].i);
-        Assert.Equal(new[] { tok.Special.Bos, tok.Special.User, 'a', 'b', tok.Special.EndOfTurn }, e.TextView);
-        Assert.Equal(new[] { tok.Special.Bos, tok.Special.Assistant, 'x', 'y', tok.Special.EndOfTurn }, e.CodeView);
+        Assert.Equal(new[] { bos, user, 'a', 'b', end }, e.TextView);
+        Assert.Equal(new[] { bos, assistant, 'x', 'y', end }, e.CodeView);
+        Assert.Equal(new[] { end, 258 }, tpl.StopIds);
         Assert.False(e.Truncated);
         var cut = tpl.Encode(new PairExample(null, "abcdef", "xyz"), maxLength: 8);
         Assert.True(cut.Truncated);

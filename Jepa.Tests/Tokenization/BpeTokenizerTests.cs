@@ -67,11 +67,11 @@ public sealed class BpeTokenizerTests : IDisposable
         Assert.Equal(merges, t.Merges.Count);
         var s = t.Special;
         Assert.Equal(256 + merges, s.Pad);
-        Assert.Equal(new[] { s.Pad, s.Bos, s.Eos, s.System, s.User, s.Assistant, s.EndOfTurn }, Enumerable.Range(s.Pad, 7));
+        Assert.Equal(Enumerable.Range(s.Pad, 7), ByteTokenizer.SpecialNames.Select(n => t.AddedTokens[n]));
         Assert.Equal(Enumerable.Range(s.Pad + 7, 4), s.Predictors);
-        Assert.Equal("<|assistant|>", t.TokenName(s.Assistant));
+        Assert.Equal("<|assistant|>", t.TokenName(t.TokenId("<|assistant|>")!.Value));
         Assert.Equal("[PRED_4]", t.TokenName(s.Predictors[3]));
-        Assert.Equal("ab", t.Decode([.. t.Encode("a"), s.Bos, s.Predictors[0], .. t.Encode("b")]));
+        Assert.Equal("ab", t.Decode([.. t.Encode("a"), t.AddedTokens["<|bos|>"], s.Predictors[0], .. t.Encode("b")]));
     }
 
     [Fact]
@@ -111,7 +111,11 @@ public sealed class BpeTokenizerTests : IDisposable
         string p = Path.Combine(_dir, "plain.json");
         var vocab = string.Join(",", Enumerable.Range(0, 256).Select(b => $"\"{Esc(ByteLevel.Char((byte)b))}\": {b}"));
         File.WriteAllText(p, $$"""{"model": {"type": "BPE", "vocab": { {{vocab}}, "ab": 256 }, "merges": ["a b"]}, "added_tokens": [{"id": 257, "content": "<|endoftext|>", "special": true}]}""");
-        var t = BpeTokenizer.Load(p, predictorTokens: 2);
+        var plain = BpeTokenizer.Load(p);
+        Assert.Equal(258, plain.VocabSize);
+        Assert.Empty(plain.Special.Predictors);
+        Assert.Equal(257, plain.Special.Pad); // <|endoftext|> pads when there is no <|pad|>
+        var t = plain.WithJepaSpecials(predictorTokens: 2);
         Assert.Equal([256, 99], t.Encode("abc"));
         Assert.Equal(258, t.Special.Pad);
         Assert.Equal(258 + 7 + 2, t.VocabSize);

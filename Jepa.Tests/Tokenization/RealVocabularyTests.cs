@@ -19,10 +19,13 @@ public sealed class RealVocabularyTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static Dictionary<string, int> Cl100kRanks()
+    private static Dictionary<string, int> Cl100kRanks() => Ranks("Microsoft.ML.Tokenizers.Data.Cl100kBase", "cl100k_base.tiktoken.deflate");
+
+    /// <summary>The tiktoken ranks a Microsoft.ML.Tokenizers data package ships, as byte-level token strings.</summary>
+    internal static Dictionary<string, int> Ranks(string assembly, string resource)
     {
-        var asm = Assembly.Load("Microsoft.ML.Tokenizers.Data.Cl100kBase");
-        using var s = asm.GetManifestResourceStream("cl100k_base.tiktoken.deflate")!;
+        var asm = Assembly.Load(assembly);
+        using var s = asm.GetManifestResourceStream(resource)!;
         using var r = new StreamReader(new DeflateStream(s, CompressionMode.Decompress));
         var ranks = new Dictionary<string, int>(StringComparer.Ordinal);
         // The packaged form: a "Capacity: N" header, then one base64 token per line (rank = line index),
@@ -41,6 +44,10 @@ public sealed class RealVocabularyTests : IDisposable
     }
 
     /// <summary>Merge pair of a multi-byte token: byte-pair-encode its bytes with the lower ranks until two parts remain.</summary>
+    /// <summary>The merges of a tiktoken vocabulary in rank order, derived as the Hugging Face conversion does.</summary>
+    internal static List<(string, string)> MergesOf(Dictionary<string, int> ranks) =>
+        ranks.Where(kv => kv.Key.Length > 1).OrderBy(kv => kv.Value).Select(kv => MergeOf(kv.Key, kv.Value, ranks)).ToList();
+
     private static (string, string) MergeOf(string token, int rank, Dictionary<string, int> ranks)
     {
         var parts = token.Select(c => c.ToString()).ToList();
@@ -61,8 +68,8 @@ public sealed class RealVocabularyTests : IDisposable
     public void LoadedCl100kTokenizerJsonMatchesMicrosoftMlTokenizers()
     {
         var ranks = Cl100kRanks();
-        var merges = ranks.Where(kv => kv.Key.Length > 1).OrderBy(kv => kv.Value).Select(kv => MergeOf(kv.Key, kv.Value, ranks)).ToList();
-        var built = new BpeTokenizer(ranks, merges, new Dictionary<string, int> { ["<|endoftext|>"] = 100257 }, predictorTokens: 2);
+        var merges = MergesOf(ranks);
+        var built = new BpeTokenizer(ranks, merges, new Dictionary<string, int> { ["<|endoftext|>"] = 100257 }).WithJepaSpecials(predictorTokens: 2);
         string path = Path.Combine(_dir, "tokenizer.json");
         built.Save(path);
         var t = BpeTokenizer.Load(path);

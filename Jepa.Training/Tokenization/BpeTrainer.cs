@@ -64,7 +64,7 @@ public static class BpeTrainer
         int next = vocab.Count;
         foreach (string s in ByteTokenizer.SpecialNames) added[s] = next++;
         for (int i = 1; i <= predictorTokens; i++) added[BpeTokenizer.PredictorName(i)] = next++;
-        return new BpeTokenizer(vocab, merges, added, predictorTokens);
+        return new BpeTokenizer(vocab, merges, added);
     }
 
     private static bool Less((string L, string R) a, (string L, string R) b)

@@ -5,7 +5,7 @@ namespace Jepa.Training.Tokenization;
 /// <summary>
 /// The built-in tokenizer: one id per UTF-8 byte (0–255), then the special tokens
 /// <c>&lt;|pad|&gt; &lt;|bos|&gt; &lt;|eos|&gt; &lt;|system|&gt; &lt;|user|&gt; &lt;|assistant|&gt; &lt;|end|&gt;</c>
-/// and <c>[PRED_1]..[PRED_k]</c>. Needs no training and round-trips any text exactly.
+/// (the <see cref="ChatFormat.Jepa"/> format's) and <c>[PRED_1]..[PRED_k]</c>. Needs no training and round-trips any text exactly.
 /// </summary>
 public sealed class ByteTokenizer : ITokenizer
 {
@@ -19,8 +19,12 @@ public sealed class ByteTokenizer : ITokenizer
             throw new ArgumentOutOfRangeException(nameof(predictorTokens), predictorTokens, "Predictor tokens must be between 0 and 64.");
         const int b = 256;
         var preds = Enumerable.Range(b + SpecialNames.Count, predictorTokens).ToArray();
-        Special = new SpecialTokens(b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, preds);
+        Special = new SpecialTokens(b, preds);
         VocabSize = b + SpecialNames.Count + predictorTokens;
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < SpecialNames.Count; i++) added[SpecialNames[i]] = b + i;
+        for (int i = 0; i < predictorTokens; i++) added[BpeTokenizer.PredictorName(i + 1)] = preds[i];
+        AddedTokens = added;
     }
 
     /// <inheritdoc />
@@ -28,6 +32,9 @@ public sealed class ByteTokenizer : ITokenizer
 
     /// <inheritdoc />
     public SpecialTokens Special { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, int> AddedTokens { get; }
 
     /// <inheritdoc />
     public int[] Encode(string text)

@@ -1,66 +1,109 @@
+using System.Text.RegularExpressions;
 using Jepa.Training.Data;
 
 namespace Jepa.Training.Tokenization;
 
 /// <summary>A pair example as token ids: the full chat sequence with its next-token labels, and the two views.</summary>
-/// <param name="Full">The full sequence: system, user (Text), assistant (Code).</param>
+/// <param name="Full">The full sequence: BOS, system turn, user turn (Text), assistant turn (Code).</param>
 /// <param name="Labels">Per position of <paramref name="Full"/>: the id to predict there (the next token) when
-/// that next token belongs to the answer, else <see cref="ChatTemplate.IgnoreIndex"/>.</param>
-/// <param name="TextView">The Text view alone, as a user turn.</param>
-/// <param name="CodeView">The Code view alone, as an assistant turn.</param>
-/// <param name="Truncated">True when the full sequence was cut to the maximum length.</param>
+/// that next token belongs to the answer (the Code view and the assistant end-of-turn suffix), else <see cref="ChatTemplate.IgnoreIndex"/>.</param>
+/// <param name="TextView">The Text view alone: BOS and the user turn.</param>
+/// <param name="CodeView">The Code view alone: BOS and the assistant turn.</param>
+/// <param name="Truncated">True when the full sequence (or a view) was cut to the maximum length.</param>
 public sealed record EncodedPair(int[] Full, int[] Labels, int[] TextView, int[] CodeView, bool Truncated);
 
 /// <summary>
-/// The default chat template, built from the tokenizer's special tokens:
-/// <c>&lt;|bos|&gt; &lt;|system|&gt; S &lt;|end|&gt; &lt;|user|&gt; T &lt;|end|&gt; &lt;|assistant|&gt; C &lt;|end|&gt;</c>.
-/// Labels cover the answer (C and its closing <c>&lt;|end|&gt;</c>) only, so the next-token loss is the
-/// loss of generating the Code view from the prompt.
+/// Encodes conversations in a <see cref="ChatFormat"/> with a tokenizer. The format's literal text is encoded once,
+/// with the tokenizer's added tokens recognised by their text; message content is encoded as plain text, so a
+/// message cannot inject a special token. With <see cref="ChatFormat.Jepa"/> the layout is
+/// <c>&lt;|bos|&gt;&lt;|system|&gt;S&lt;|end|&gt;&lt;|user|&gt;T&lt;|end|&gt;&lt;|assistant|&gt;C&lt;|end|&gt;</c>.
+/// Labels cover the answer (C and the end-of-turn suffix) only, so the next-token loss is the loss of generating
+/// the Code view from the prompt.
 /// </summary>
-public sealed class ChatTemplate
+public sealed partial class ChatTemplate
 {
     /// <summary>The label of positions that do not count in the loss.</summary>
     public const int IgnoreIndex = -100;
 
     private readonly ITokenizer _tokenizer;
+    private readonly int[] _bos, _systemBefore, _systemAfter, _userBefore, _userAfter, _assistantPrefix, _assistantSuffix;
 
-    /// <summary>Creates the template over <paramref name="tokenizer"/>.</summary>
-    public ChatTemplate(ITokenizer tokenizer) => _tokenizer = tokenizer;
+    /// <summary>Creates the template for <paramref name="format"/> (default <see cref="ChatFormat.Jepa"/>) over <paramref name="tokenizer"/>.</summary>
+    /// <exception cref="InvalidDataException">The format names a special token (<c>&lt;|…|&gt;</c> or a stop token) the tokenizer does not have.</exception>
+    public ChatTemplate(ITokenizer tokenizer, ChatFormat? format = null)
+    {
+        _tokenizer = tokenizer;
+        Format = (format ?? ChatFormat.Jepa).Validate($"chat format '{(format ?? ChatFormat.Jepa).Name}'");
+        var f = Format;
+        var literals = new[] { f.Bos, f.System, f.User, f.AssistantPrefix, f.AssistantSuffix };
+        foreach (string token in literals.SelectMany(l => SpecialLike().Matches(l).Select(m => m.Value)).Concat(f.Stop).Distinct())
+            if (!tokenizer.AddedTokens.ContainsKey(token))
+                throw new InvalidDataException($"chat format '{f.Name}' needs the special token '{token}', which the tokenizer does not have.");
+        StopIds = f.Stop.Select(s => tokenizer.AddedTokens[s]).ToArray();
+        _bos = Literal(f.Bos);
+        (_systemBefore, _systemAfter) = Turn(f.System);
+        (_userBefore, _userAfter) = Turn(f.User);
+        _assistantPrefix = Literal(f.AssistantPrefix);
+        _assistantSuffix = Literal(f.AssistantSuffix);
+    }
 
-    /// <summary>The prompt a model continues to generate the Code view for <paramref name="system"/> and <paramref name="text"/>.</summary>
+    [GeneratedRegex(@"<\|[^<>|\s]+\|>")]
+    private static partial Regex SpecialLike();
+
+    /// <summary>The chat format.</summary>
+    public ChatFormat Format { get; }
+
+    /// <summary>Ids of the format's stop tokens.</summary>
+    public IReadOnlyList<int> StopIds { get; }
+
+    private int[] Literal(string text) => _tokenizer.EncodeWithAddedTokens(text);
+
+    private (int[], int[]) Turn(string turn)
+    {
+        int at = turn.IndexOf(ChatFormat.Content, StringComparison.Ordinal);
+        return (Literal(turn[..at]), Literal(turn[(at + ChatFormat.Content.Length)..]));
+    }
+
+    private void AddTurn(List<int> ids, int[] before, string content, int[] after)
+    {
+        ids.AddRange(before);
+        ids.AddRange(_tokenizer.Encode(content));
+        ids.AddRange(after);
+    }
+
+    /// <summary>The prompt a model continues to generate the Code view for <paramref name="system"/> and <paramref name="text"/>:
+    /// BOS, the system turn (when given), the user turn and the assistant prefix.</summary>
     public int[] Prompt(string? system, string text)
     {
-        var s = _tokenizer.Special;
-        var ids = new List<int> { s.Bos };
-        if (system is not null) { ids.Add(s.System); ids.AddRange(_tokenizer.Encode(system)); ids.Add(s.EndOfTurn); }
-        ids.Add(s.User); ids.AddRange(_tokenizer.Encode(text)); ids.Add(s.EndOfTurn);
-        ids.Add(s.Assistant);
-        return ids.ToArray();
+        var ids = new List<int>(_bos);
+        if (system is not null) AddTurn(ids, _systemBefore, system, _systemAfter);
+        AddTurn(ids, _userBefore, text, _userAfter);
+        ids.AddRange(_assistantPrefix);
+        return [.. ids];
     }
 
     /// <summary>Encodes one example, cutting the full sequence to <paramref name="maxLength"/> tokens (and each view too).</summary>
     public EncodedPair Encode(PairExample example, int maxLength)
     {
         if (maxLength < 4) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "Maximum length must be at least 4 tokens.");
-        var s = _tokenizer.Special;
         int[] prompt = Prompt(example.System, example.Text);
         int[] code = _tokenizer.Encode(example.Code);
-        var full = new List<int>(prompt.Length + code.Length + 1);
+        var full = new List<int>(prompt.Length + code.Length + _assistantSuffix.Length);
         full.AddRange(prompt);
         full.AddRange(code);
-        full.Add(s.EndOfTurn);
+        full.AddRange(_assistantSuffix);
         bool truncated = full.Count > maxLength;
         int n = Math.Min(full.Count, maxLength);
         var labels = new int[n];
         for (int i = 0; i < n; i++)
             labels[i] = i + 1 < n && i + 1 >= prompt.Length ? full[i + 1] : IgnoreIndex;
 
-        var text = new List<int> { s.Bos, s.User };
-        text.AddRange(_tokenizer.Encode(example.Text));
-        text.Add(s.EndOfTurn);
-        var codeView = new List<int> { s.Bos, s.Assistant };
+        var text = new List<int>(_bos);
+        AddTurn(text, _userBefore, example.Text, _userAfter);
+        var codeView = new List<int>(_bos);
+        codeView.AddRange(_assistantPrefix);
         codeView.AddRange(code);
-        codeView.Add(s.EndOfTurn);
+        codeView.AddRange(_assistantSuffix);
         truncated |= text.Count > maxLength || codeView.Count > maxLength;
         return new EncodedPair(full.Take(n).ToArray(), labels, text.Take(maxLength).ToArray(), codeView.Take(maxLength).ToArray(), truncated);
     }

@@ -10,5 +10,5 @@ namespace Jepa.Training.Training;
 /// <param name="Model">The model's shape.</param>
 /// <param name="Jepa">The objective's options.</param>
 /// <param name="Train">The training options.</param>
-/// <param name="Tokenizer">The tokenizer's description (e.g. <c>byte:8</c>).</param>
+/// <param name="Tokenizer">The tokenizer's type and vocabulary size (e.g. <c>ByteTokenizer:271</c>, <c>BpeTokenizer:1024</c>; see <see cref="Tokenization.TokenizerFiles.Describe"/>).</param>
 public sealed record CheckpointState(int Step, int Epoch, int Position, ModelConfig Model, JepaOptions Jepa, TrainOptions Train, string Tokenizer);

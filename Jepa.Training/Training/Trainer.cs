@@ -35,12 +35,16 @@ public sealed class Trainer : IDisposable
     private readonly string? _runDirectory;
     private int _epoch, _position;
 
-    /// <summary>Sets up training of <paramref name="model"/> (which the caller keeps owning).</summary>
-    public Trainer(LlamaModel model, ITokenizer tokenizer, JepaOptions jepa, TrainOptions options, string? runDirectory = null)
+    /// <summary>
+    /// Sets up training of <paramref name="model"/> (which the caller keeps owning) on conversations laid out in
+    /// <paramref name="format"/> (default <see cref="ChatFormat.Jepa"/>). Checkpoints hold the tokenizer and format files
+    /// (<see cref="TokenizerFiles"/>) when the tokenizer is a <see cref="ByteTokenizer"/> or <see cref="BpeTokenizer"/>.
+    /// </summary>
+    public Trainer(LlamaModel model, ITokenizer tokenizer, JepaOptions jepa, TrainOptions options, string? runDirectory = null, ChatFormat? format = null)
     {
         _model = model;
         _tokenizer = tokenizer;
-        _template = new ChatTemplate(tokenizer);
+        _template = new ChatTemplate(tokenizer, format);
         Jepa = jepa.Validate(tokenizer.Special.Predictors.Count);
         Options = options.Validate();
         if (tokenizer.VocabSize > model.Config.VocabSize)
@@ -198,7 +202,7 @@ public sealed class Trainer : IDisposable
     }
 
     private CheckpointState CurrentState() =>
-        new(Step, _epoch, _position, _model.Config, Jepa, Options, $"{_tokenizer.GetType().Name}:{_tokenizer.VocabSize}");
+        new(Step, _epoch, _position, _model.Config, Jepa, Options, TokenizerFiles.Describe(_tokenizer));
 
     // ------------------------------------------------------------------ checkpoints
 
@@ -206,7 +210,7 @@ public sealed class Trainer : IDisposable
     public static string CheckpointName(int step) => $"ckpt-{step:D7}";
 
     /// <summary>
-    /// Writes weights, optimizer moments (and the EMA weights) as safetensors plus <c>state.json</c> into a
+    /// Writes weights, optimizer moments (and the EMA weights) as safetensors plus <c>state.json</c>, the tokenizer and the chat format into a
     /// temporary folder, then renames it into place, so a checkpoint is either whole or absent. Keeps the last
     /// <see cref="TrainOptions.KeepCheckpoints"/>. Returns its folder.
     /// </summary>
@@ -231,6 +235,7 @@ public sealed class Trainer : IDisposable
             SafetensorsWriter.Write(Path.Combine(tmp, "optimizer.safetensors"), moments);
             if (_ema is not null)
                 SafetensorsWriter.Write(Path.Combine(tmp, "ema.safetensors"), _ema.Parameters.ToDictionary(p => p.Name, p => p.Value));
+            if (_tokenizer is ByteTokenizer or BpeTokenizer) TokenizerFiles.Write(tmp, _tokenizer, _template.Format);
             RunJson.WriteAtomic(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(CurrentState(), RunJson.Options));
             if (Directory.Exists(final))
             {

@@ -1,0 +1,176 @@
+using System.Text;
+using Jepa.Training.Data;
+using Jepa.Training.Tokenization;
+using BpeTokenizer = Jepa.Training.Tokenization.BpeTokenizer;
+
+namespace Jepa.Tests.Tokenization;
+
+/// <summary>Chat formats: layout, labels and views of each preset, injection safety, missing tokens, JSON files, detection.</summary>
+public sealed class ChatFormatTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("jepa-chatfmt-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly string[] Specials =
+    [
+        "<|pad|>", "<|bos|>", "<|eos|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<|begin_of_text|>", "<|end_of_text|>",
+        "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|im_start|>", "<|im_end|>", "<|endoftext|>", "[PRED_1]", "[PRED_2]",
+    ];
+
+    /// <summary>A byte-level BPE tokenizer without merges (token id = byte) holding every preset's special tokens from id 256.</summary>
+    private static BpeTokenizer AllSpecials()
+    {
+        var vocab = Enumerable.Range(0, 256).ToDictionary(b => ByteLevel.Char((byte)b).ToString(), b => b);
+        return new BpeTokenizer(vocab, [], Specials.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => 256 + p.i));
+    }
+
+    private static int Id(string special) => 256 + Array.IndexOf(Specials, special);
+
+    private static int[] B(string text) => Encoding.UTF8.GetBytes(text).Select(b => (int)b).ToArray();
+
+    public static TheoryData<string> Presets => new() { "jepa", "llama3", "chatml" };
+
+    /// <summary>The hand-written layout of ("S", "T", code) in each preset: (full sequence, prompt length, text view, code view, answer labels, stops).</summary>
+    private static (int[] Full, int Prompt, int[] Text, int[] Code, int[] Answer, int[] Stop) Expected(string preset, string code)
+    {
+        switch (preset)
+        {
+            case "jepa":
+            {
+                int[] prompt = [Id("<|bos|>"), Id("<|system|>"), .. B("S"), Id("<|end|>"), Id("<|user|>"), .. B("T"), Id("<|end|>"), Id("<|assistant|>")];
+                int[] answer = [.. B(code), Id("<|end|>")];
+                return ([.. prompt, .. answer], prompt.Length, [Id("<|bos|>"), Id("<|user|>"), .. B("T"), Id("<|end|>")],
+                    [Id("<|bos|>"), Id("<|assistant|>"), .. answer], answer, [Id("<|end|>"), Id("<|eos|>")]);
+            }
+            case "llama3":
+            {
+                int sh = Id("<|start_header_id|>"), eh = Id("<|end_header_id|>"), eot = Id("<|eot_id|>"), bos = Id("<|begin_of_text|>");
+                int[] user = [sh, .. B("user"), eh, .. B("\n\nT"), eot];
+                int[] assistant = [sh, .. B("assistant"), eh, .. B("\n\n")];
+                int[] prompt = [bos, sh, .. B("system"), eh, .. B("\n\nS"), eot, .. user, .. assistant];
+                int[] answer = [.. B(code), eot];
+                return ([.. prompt, .. answer], prompt.Length, [bos, .. user], [bos, .. assistant, .. answer], answer, [eot, Id("<|end_of_text|>")]);
+            }
+            default:
+            {
+                int s = Id("<|im_start|>"), e = Id("<|im_end|>");
+                int[] user = [s, .. B("user\nT"), e, .. B("\n")];
+                int[] prompt = [s, .. B("system\nS"), e, .. B("\n"), .. user, s, .. B("assistant\n")];
+                int[] answer = [.. B(code), e, .. B("\n")];
+                return ([.. prompt, .. answer], prompt.Length, user, [s, .. B("assistant\n"), .. answer], answer, [e, Id("<|endoftext|>")]);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Presets))]
+    public void PresetLayoutLabelsAndViewsAreAsWrittenByHand(string preset)
+    {
+        var tok = AllSpecials();
+        var tpl = new ChatTemplate(tok, ChatFormat.Preset(preset));
+        const string code = "x→é";
+        var e = tpl.Encode(new PairExample("S", "T", code), maxLength: 512);
+        var want = Expected(preset, code);
+        Assert.Equal(want.Full, e.Full);
+        Assert.Equal(want.Full[..want.Prompt], tpl.Prompt("S", "T"));
+        Assert.Equal(want.Text, e.TextView);
+        Assert.Equal(want.Code, e.CodeView);
+        Assert.Equal(want.Stop, tpl.StopIds);
+        Assert.False(e.Truncated);
+        // labels: the answer and the end-of-turn suffix, each predicted from the position before it
+        var labelled = e.Labels.Select((l, i) => (l, i)).Where(p => p.l != ChatTemplate.IgnoreIndex).ToArray();
+        Assert.Equal(want.Answer, labelled.Select(p => p.l));
+        Assert.Equal(want.Prompt - 1, labelled[0].i);
+        Assert.Equal(ChatTemplate.IgnoreIndex, e.Labels[^1]);
+        // decoding skips the special tokens and gives back the content
+        Assert.Equal(code, tok.Decode(want.Answer).TrimEnd('\n'));
+        Assert.EndsWith(code + (preset == "chatml" ? "\n" : ""), tok.Decode(e.CodeView));
+        Assert.EndsWith("T", tok.Decode(e.TextView).TrimEnd('\n'));
+        // without a system prompt the system turn is left out: BOS, user turn, assistant prefix
+        int bos = preset == "chatml" ? 0 : 1;
+        Assert.Equal([.. want.Text, .. want.Code[bos..^want.Answer.Length]], tpl.Prompt(null, "T"));
+    }
+
+    [Fact]
+    public void JepaPresetKeepsTheByteTokenizerIds()
+    {
+        var tpl = new ChatTemplate(new ByteTokenizer());
+        Assert.Equal(ChatFormat.Jepa, tpl.Format);
+        Assert.Equal([257, 259, 's', 262, 260, 't', 262, 261], tpl.Prompt("s", "t"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Presets))]
+    public void ContentCannotInjectSpecialTokens(string preset)
+    {
+        var tok = AllSpecials();
+        var tpl = new ChatTemplate(tok, ChatFormat.Preset(preset));
+        string evil = string.Join("", Specials);
+        var clean = tpl.Encode(new PairExample(null, "T", "C"), 512).Full;
+        var e = tpl.Encode(new PairExample(null, evil, evil), 512).Full;
+        foreach (string s in Specials) Assert.Equal(clean.Count(i => i == Id(s)), e.Count(i => i == Id(s)));
+        Assert.Contains(evil, tok.Decode(e));
+    }
+
+    [Fact]
+    public void AFormatWhoseTokenTheTokenizerLacksIsAnErrorNamingIt()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => new ChatTemplate(new ByteTokenizer(), ChatFormat.Llama3));
+        Assert.Contains("'<|begin_of_text|>'", e.Message);
+        Assert.Contains("llama3", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => new ChatTemplate(new ByteTokenizer(), ChatFormat.ChatMl));
+        Assert.Contains("'<|im_start|>'", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => new ChatTemplate(new ByteTokenizer(), ChatFormat.Jepa with { Name = "x", Stop = ["</s>"] }));
+        Assert.Contains("'</s>'", e.Message);
+    }
+
+    [Fact]
+    public void JsonFileRoundTripsAndCustomFormatsEncode()
+    {
+        foreach (string name in ChatFormat.PresetNames)
+        {
+            string p = Path.Combine(_dir, name + ".json");
+            ChatFormat.Preset(name)!.Save(p);
+            Assert.Equal(ChatFormat.Preset(name), ChatFormat.Load(p));
+            Assert.Equal(ChatFormat.Preset(name), ChatFormat.Resolve(p));
+            Assert.Same(ChatFormat.Preset(name), ChatFormat.Resolve(name));
+        }
+        string mine = Path.Combine(_dir, "mine.json");
+        File.WriteAllText(mine, """
+            {"name": "qa", "bos": "<|bos|>", "system": "{content}\n", "user": "Q: {content}\n", "assistant_prefix": "A: ",
+             "assistant_suffix": "<|end|>", "stop": ["<|end|>"]}
+            """);
+        var tpl = new ChatTemplate(new ByteTokenizer(), ChatFormat.Load(mine));
+        Assert.Equal([257, .. B("Q: hi\nA: ")], tpl.Prompt(null, "hi"));
+        Assert.Equal([262], tpl.StopIds);
+    }
+
+    [Theory]
+    [InlineData("""{"name": "a", "bos": "", "system": "{content}", "assistant_prefix": "", "assistant_suffix": "", "stop": ["x"]}""", "\"user\" is missing")]
+    [InlineData("""{"name": "a", "bos": "", "system": "{content}", "user": "no placeholder", "assistant_prefix": "", "assistant_suffix": "", "stop": ["x"]}""", "\"user\" must contain the placeholder {content}")]
+    [InlineData("""{"name": "a", "bos": "", "system": "{content}", "user": "{content}", "assistant_prefix": "", "assistant_suffix": "", "stop": "x"}""", "\"stop\" must be an array")]
+    [InlineData("""{"name": "a", "bos": "", "system": "{content}", "user": "{content}", "assistant_prefix": "", "assistant_suffix": "", "stop": []}""", "\"stop\" must list")]
+    [InlineData("""{"name": "a", "bos": 3, "system": "{content}", "user": "{content}", "assistant_prefix": "", "assistant_suffix": "", "stop": ["x"]}""", "\"bos\" must be a string")]
+    [InlineData("""{"name": "a", "bos": "", "system": "{content}", "user": "{content}", "assistant_prefix": "{content}", "assistant_suffix": "", "stop": ["x"]}""", "\"assistant_prefix\" must not contain")]
+    [InlineData("""{"name": "a", "bos": "", "system": "{content}", "user": "{content}", "assistant": "", "stop": ["x"]}""", "unknown field \"assistant\"")]
+    [InlineData("""{"name": "a",""", "invalid JSON")]
+    public void JsonFileErrorsNameTheFileAndField(string json, string message)
+    {
+        string p = Path.Combine(_dir, "bad-format.json");
+        File.WriteAllText(p, json);
+        var e = Assert.Throws<InvalidDataException>(() => ChatFormat.Load(p));
+        Assert.Contains("bad-format.json", e.Message);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void DetectRecognisesLlama3AndChatMl()
+    {
+        Assert.Same(ChatFormat.Llama3, ChatFormat.Detect("{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}"));
+        Assert.Same(ChatFormat.ChatMl, ChatFormat.Detect("{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n'}}{% endfor %}"));
+        Assert.Contains("--chat-template", Assert.Throws<InvalidDataException>(() => ChatFormat.Detect("{{ bos_token }}[INST]")).Message);
+        Assert.Contains("--chat-template", Assert.Throws<InvalidDataException>(() => ChatFormat.Detect(null)).Message);
+        Assert.Throws<FileNotFoundException>(() => ChatFormat.Resolve(Path.Combine(_dir, "nope.json")));
+    }
+}

@@ -1,0 +1,150 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Jepa.Training.Tokenization;
+
+/// <summary>
+/// How a conversation is laid out as text: the BOS text, one turn string per role with a <c>{content}</c>
+/// placeholder, the assistant turn split into the generation prompt (<see cref="AssistantPrefix"/>) and the
+/// end-of-turn suffix (<see cref="AssistantSuffix"/>), and the stop tokens that end generation. Literal text is
+/// encoded with the tokenizer's added tokens recognised by their text; message content as plain text
+/// (see <see cref="ChatTemplate"/>). Presets: <see cref="Jepa"/>, <see cref="Llama3"/>, <see cref="ChatMl"/>;
+/// a JSON file form with <see cref="Load"/> and <see cref="Save"/>.
+/// </summary>
+/// <param name="Name">A name for messages and saved models.</param>
+/// <param name="Bos">Text at the start of every sequence (may be empty).</param>
+/// <param name="System">The system turn, with <c>{content}</c>.</param>
+/// <param name="User">The user turn, with <c>{content}</c>.</param>
+/// <param name="AssistantPrefix">The start of the assistant turn: the generation prompt.</param>
+/// <param name="AssistantSuffix">The end of the assistant turn (labelled with the answer).</param>
+/// <param name="Stop">Added tokens (by text) that end generation.</param>
+public sealed record ChatFormat(string Name, string Bos, string System, string User, string AssistantPrefix, string AssistantSuffix,
+    IReadOnlyList<string> Stop)
+{
+    /// <summary>The placeholder of the message content in a turn string.</summary>
+    public const string Content = "{content}";
+
+    /// <summary>
+    /// The built-in layout <c>&lt;|bos|&gt;&lt;|system|&gt;S&lt;|end|&gt;&lt;|user|&gt;T&lt;|end|&gt;&lt;|assistant|&gt;C&lt;|end|&gt;</c>
+    /// (the <see cref="ByteTokenizer"/>'s and <see cref="BpeTrainer"/>'s special tokens); stops at <c>&lt;|end|&gt;</c> or <c>&lt;|eos|&gt;</c>.
+    /// </summary>
+    public static ChatFormat Jepa { get; } = new("jepa", "<|bos|>", "<|system|>{content}<|end|>", "<|user|>{content}<|end|>",
+        "<|assistant|>", "<|end|>", ["<|end|>", "<|eos|>"]);
+
+    /// <summary>Llama 3's: <c>&lt;|begin_of_text|&gt;&lt;|start_header_id|&gt;user&lt;|end_header_id|&gt;\n\n{content}&lt;|eot_id|&gt;</c>…; stops at <c>&lt;|eot_id|&gt;</c>, <c>&lt;|end_of_text|&gt;</c>.</summary>
+    public static ChatFormat Llama3 { get; } = new("llama3", "<|begin_of_text|>",
+        "<|start_header_id|>system<|end_header_id|>\n\n{content}<|eot_id|>",
+        "<|start_header_id|>user<|end_header_id|>\n\n{content}<|eot_id|>",
+        "<|start_header_id|>assistant<|end_header_id|>\n\n", "<|eot_id|>", ["<|eot_id|>", "<|end_of_text|>"]);
+
+    /// <summary>ChatML as Qwen2 uses it (no BOS): <c>&lt;|im_start|&gt;user\n{content}&lt;|im_end|&gt;\n</c>; stops at <c>&lt;|im_end|&gt;</c>, <c>&lt;|endoftext|&gt;</c>.</summary>
+    public static ChatFormat ChatMl { get; } = new("chatml", "",
+        "<|im_start|>system\n{content}<|im_end|>\n", "<|im_start|>user\n{content}<|im_end|>\n",
+        "<|im_start|>assistant\n", "<|im_end|>\n", ["<|im_end|>", "<|endoftext|>"]);
+
+    /// <summary>The preset names.</summary>
+    public static IReadOnlyList<string> PresetNames { get; } = ["jepa", "llama3", "chatml"];
+
+    /// <summary>The preset called <paramref name="name"/>, or null.</summary>
+    public static ChatFormat? Preset(string name) => name switch { "jepa" => Jepa, "llama3" => Llama3, "chatml" => ChatMl, _ => null };
+
+    /// <summary>A preset name, else a JSON format file (see <see cref="Load"/>).</summary>
+    public static ChatFormat Resolve(string presetOrFile) =>
+        Preset(presetOrFile) ?? (File.Exists(presetOrFile) ? Load(presetOrFile)
+            : throw new FileNotFoundException($"'{presetOrFile}' is neither a chat format preset ({string.Join(", ", PresetNames)}) nor a file.", presetOrFile));
+
+    /// <summary>
+    /// The preset matching a Hugging Face <c>tokenizer_config.json</c> <c>chat_template</c> (Jinja text):
+    /// <see cref="Llama3"/> when it uses <c>&lt;|start_header_id|&gt;</c>, <see cref="ChatMl"/> when it uses <c>&lt;|im_start|&gt;</c>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Neither is recognised.</exception>
+    public static ChatFormat Detect(string? chatTemplate)
+    {
+        if (chatTemplate is not null && chatTemplate.Contains("<|start_header_id|>", StringComparison.Ordinal)) return Llama3;
+        if (chatTemplate is not null && chatTemplate.Contains("<|im_start|>", StringComparison.Ordinal)) return ChatMl;
+        throw new InvalidDataException(chatTemplate is null
+            ? "The tokenizer has no chat_template; give the chat format with --chat-template (jepa, llama3, chatml or a FILE.json)."
+            : "The tokenizer's chat_template is neither Llama 3's nor ChatML; give the chat format with --chat-template (jepa, llama3, chatml or a FILE.json).");
+    }
+
+    /// <summary>Checks that each turn has one <c>{content}</c> placeholder and that there is a stop token. <paramref name="source"/> names the origin in errors.</summary>
+    /// <exception cref="InvalidDataException">The message names the source and the field.</exception>
+    public ChatFormat Validate(string source = "chat format")
+    {
+        void Turn(string field, string value)
+        {
+            int at = value.IndexOf(Content, StringComparison.Ordinal);
+            if (at < 0 || value.IndexOf(Content, at + 1, StringComparison.Ordinal) >= 0)
+                throw new InvalidDataException($"{source}: field \"{field}\" must contain the placeholder {Content} exactly once.");
+        }
+        if (string.IsNullOrWhiteSpace(Name)) throw new InvalidDataException($"{source}: field \"name\" must not be empty.");
+        Turn("system", System);
+        Turn("user", User);
+        foreach (var (field, value) in new[] { ("bos", Bos), ("assistant_prefix", AssistantPrefix), ("assistant_suffix", AssistantSuffix) })
+            if (value.Contains(Content, StringComparison.Ordinal)) throw new InvalidDataException($"{source}: field \"{field}\" must not contain {Content}.");
+        if (Stop.Count == 0 || Stop.Any(string.IsNullOrEmpty)) throw new InvalidDataException($"{source}: field \"stop\" must list at least one non-empty token.");
+        return this;
+    }
+
+    /// <summary>The JSON form: <c>{"name", "bos", "system", "user", "assistant_prefix", "assistant_suffix", "stop": [...]}</c>.</summary>
+    public string ToJson() => new JsonObject
+    {
+        ["name"] = Name, ["bos"] = Bos, ["system"] = System, ["user"] = User,
+        ["assistant_prefix"] = AssistantPrefix, ["assistant_suffix"] = AssistantSuffix,
+        ["stop"] = new JsonArray([.. Stop.Select(s => (JsonNode)JsonValue.Create(s))]),
+    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/>, atomically.</summary>
+    public void Save(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string tmp = full + $".tmp{Environment.ProcessId}";
+        File.WriteAllText(tmp, ToJson() + "\n", new UTF8Encoding(false));
+        File.Move(tmp, full, overwrite: true);
+    }
+
+    /// <summary>Reads a JSON format file (see <see cref="ToJson"/>); every field is required.</summary>
+    /// <exception cref="InvalidDataException">Invalid JSON, or a field missing, mistyped or invalid; the message names the file and the field.</exception>
+    public static ChatFormat Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Chat format file '{path}' does not exist.", path);
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Parses the JSON form; <paramref name="source"/> names it in errors.</summary>
+    /// <exception cref="InvalidDataException">See <see cref="Load"/>.</exception>
+    public static ChatFormat Parse(string json, string source)
+    {
+        JsonObject root;
+        try { root = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: a chat format must be a JSON object."); }
+        catch (JsonException e) { throw new InvalidDataException($"{source}: invalid JSON: {e.Message}", e); }
+        string Str(string field)
+        {
+            var node = root[field] ?? throw new InvalidDataException($"{source}: field \"{field}\" is missing.");
+            try { return node.GetValue<string>(); }
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            { throw new InvalidDataException($"{source}: field \"{field}\" must be a string.", e); }
+        }
+        var known = new HashSet<string> { "name", "bos", "system", "user", "assistant_prefix", "assistant_suffix", "stop" };
+        foreach (var (k, _) in root)
+            if (!known.Contains(k)) throw new InvalidDataException($"{source}: unknown field \"{k}\" (expected {string.Join(", ", known)}).");
+        if (root["stop"] is not JsonArray stopNode) throw new InvalidDataException($"{source}: field \"stop\" must be an array of strings.");
+        var stop = new List<string>();
+        foreach (var s in stopNode)
+        {
+            try { stop.Add(s!.GetValue<string>()); }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException)
+            { throw new InvalidDataException($"{source}: field \"stop\" must be an array of strings.", e); }
+        }
+        return new ChatFormat(Str("name"), Str("bos"), Str("system"), Str("user"), Str("assistant_prefix"), Str("assistant_suffix"), stop).Validate(source);
+    }
+
+    /// <inheritdoc />
+    public bool Equals(ChatFormat? other) =>
+        other is not null && Name == other.Name && Bos == other.Bos && System == other.System && User == other.User
+        && AssistantPrefix == other.AssistantPrefix && AssistantSuffix == other.AssistantSuffix && Stop.SequenceEqual(other.Stop);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Name, Bos, System, User, AssistantPrefix, AssistantSuffix, Stop.Count);
+}
