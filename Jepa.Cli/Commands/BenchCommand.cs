@@ -72,7 +72,7 @@ public sealed class BenchCommand : ICommand
         {
             context.Out.WriteLine($"device: {device.Info.Name} ({device.Kind.Name()}:{device.Info.Index}, {device.Info.Detail}); load average: {load}");
             string repeated = repeats > 1 ? $", median of {repeats} repeats" : "";
-            context.Out.WriteLine($"config {preset.Name}: {Describe(preset)}; B {B} × T {T}; {warmup} warm-up + {steps} timed steps{repeated}");
+            context.Out.WriteLine($"config {preset.Name}: {Describe(preset)}; B {B} × T {T}; steps per kind: {warmup} warm-up, {steps} timed{repeated}");
             context.Out.WriteLine();
             context.Out.WriteLine(StepTable.Header);
         }
