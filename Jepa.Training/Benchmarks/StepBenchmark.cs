@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Jepa.Core;
 using Jepa.Kernels;
 using Jepa.Training.Autograd;
@@ -39,10 +38,35 @@ public static class StepBenchmark
     /// <summary>Config "M" of the GPU comparison: vocab 32000, d 768, 12 layers, 12 heads, SwiGLU 2048 (batch 8 × 512).</summary>
     public static ModelConfig ConfigM { get; } = new(32000, 768, 12, 12, 12, 2048, MaxLength: 512, RopeInterleaved: true);
 
+    /// <summary>
+    /// Runs <see cref="Run"/> <paramref name="repeats"/> times (each with a fresh model) and returns the run whose
+    /// median step time is the median of the repeats.
+    /// </summary>
+    public static StepTiming RunRepeated(KernelLibrary ops, ModelConfig config, int B, int T, StepKind kind, int repeats, int warmup = 2, int steps = 8,
+        ulong seed = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(repeats);
+        var runs = Enumerable.Range(0, repeats).Select(_ => Run(ops, config, B, T, kind, warmup, steps, seed)).OrderBy(r => r.MedianMs).ToArray();
+        return runs[runs.Length / 2];
+    }
+
+    /// <summary>Checks a benchmark shape: B, T and <paramref name="steps"/> positive, T even and at most the model's maximum length, <paramref name="warmup"/> ≥ 0.</summary>
+    /// <exception cref="ArgumentException">The message names the bad value.</exception>
+    public static void Validate(ModelConfig config, int B, int T, int warmup, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (B <= 0) throw new ArgumentException($"The batch size must be positive, got {B}.");
+        if (T <= 0 || T % 2 != 0) throw new ArgumentException($"The sequence length must be positive and even (two views of T/2), got {T}.");
+        if (T > config.MaxLength) throw new ArgumentException($"The sequence length {T} exceeds the model's maximum length {config.MaxLength}.");
+        if (warmup < 0) throw new ArgumentException($"The warm-up step count must be ≥ 0, got {warmup}.");
+        if (steps <= 0) throw new ArgumentException($"The timed step count must be positive, got {steps}.");
+    }
+
     /// <summary>Runs <paramref name="warmup"/> untimed and <paramref name="steps"/> timed steps of <paramref name="kind"/>.</summary>
+    /// <exception cref="ArgumentException">T is odd or longer than the model's maximum length, or B, T or <paramref name="steps"/> is not positive.</exception>
     public static StepTiming Run(KernelLibrary ops, ModelConfig config, int B, int T, StepKind kind, int warmup = 2, int steps = 8, ulong seed = 0)
     {
-        if (T % 2 != 0) throw new ArgumentException($"T must be even (two views of T/2), got {T}.");
+        Validate(config, B, T, warmup, steps);
         var device = ops.Device;
         using var model = LlamaModel.Create(config, ops, seed);
         using var optimizer = new AdamWOptimizer(ops, model.Parameters, new AdamWOptions(ClipNorm: 0f));
@@ -107,15 +131,7 @@ public static class StepBenchmark
         for (int i = 0; i < warmup; i++) Step();
         device.Pool.ResetPeak();
         long allocations = device.Pool.Allocations;
-        var times = new double[steps];
-        for (int i = 0; i < steps; i++)
-        {
-            var w = Stopwatch.StartNew();
-            Step();
-            times[i] = w.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(times);
-        double median = steps % 2 == 1 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
+        double median = BenchStatistics.MedianMs(Step, steps);
         return new StepTiming(kind, median, B * T / (median / 1000.0), device.Pool.PeakBytesInUse, device.Pool.Allocations - allocations);
     }
 }
