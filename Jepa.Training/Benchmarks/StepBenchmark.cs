@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Jepa.Core;
 using Jepa.Kernels;
 using Jepa.Training.Autograd;
+using Jepa.Training.Lora;
 using Jepa.Training.Model;
 using Jepa.Training.Optim;
 
@@ -39,13 +40,16 @@ public static class StepBenchmark
     /// <summary>Config "M" of the GPU comparison: vocab 32000, d 768, 12 layers, 12 heads, SwiGLU 2048 (batch 8 × 512).</summary>
     public static ModelConfig ConfigM { get; } = new(32000, 768, 12, 12, 12, 2048, MaxLength: 512, RopeInterleaved: true);
 
-    /// <summary>Runs <paramref name="warmup"/> untimed and <paramref name="steps"/> timed steps of <paramref name="kind"/>.</summary>
-    public static StepTiming Run(KernelLibrary ops, ModelConfig config, int B, int T, StepKind kind, int warmup = 2, int steps = 8, ulong seed = 0)
+    /// <summary>Runs <paramref name="warmup"/> untimed and <paramref name="steps"/> timed steps of <paramref name="kind"/>.
+    /// With <paramref name="lora"/>, the model gets LoRA adapters and only they train (the base is frozen: no gradients, no moments).</summary>
+    public static StepTiming Run(KernelLibrary ops, ModelConfig config, int B, int T, StepKind kind, int warmup = 2, int steps = 8, ulong seed = 0,
+        LoraOptions? lora = null)
     {
         if (T % 2 != 0) throw new ArgumentException($"T must be even (two views of T/2), got {T}.");
         var device = ops.Device;
         using var model = LlamaModel.Create(config, ops, seed);
-        using var optimizer = new AdamWOptimizer(ops, model.Parameters, new AdamWOptions(ClipNorm: 0f));
+        if (lora is not null) model.AttachLora(lora, seed);
+        using var optimizer = new AdamWOptimizer(ops, model.TrainableParameters, new AdamWOptions(ClipNorm: 0f));
         int V = config.VocabSize, half = T / 2;
         int[] Random(int n, ulong stream)
         {
@@ -77,6 +81,7 @@ public static class StepBenchmark
         {
             model.ZeroGrad();
             using var tape = new Tape(ops);
+            tape.SetRandomKey(seed, optimizer.Step, 0);
             var lm = tape.CrossEntropy(model.Logits(tape, model.Forward(tape, full)), targets, hostTargets);
             Variable total;
             if (kind == StepKind.Lm)
