@@ -50,7 +50,7 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
     [Fact]
     public void ZeroBIsTheBaseModelBitForBit()
     {
-        using var model = TinySetup.Model(f.Ops, 5, Tiny);
+        using var model = TinySetup.Model(f.Ops, 5, Tiny with { QkvBias = true, OutputBias = true });
         var base_ = Logits(model);
         var lora = model.AttachLora(All with { Dropout = 0.2f }, seed: 1);
         Assert.Equal(2 * 7, lora.Adapters.Count);
@@ -65,6 +65,31 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
         using var cache2 = new KvCache(model.Device, model.Config, 1, 8);
         using var tape2 = new Tape(model.Ops, recordGradients: false);
         Reference.AssertBitwiseEqual(model.Logits(tape2, model.ForwardCached(tape2, cache2, ids, 5)).Value.ToArray(), cached, "cached forward with B = 0");
+    }
+
+    [Fact]
+    public void DropoutLinearIsLinearOfDropoutWithoutKeepingTheMask()
+    {
+        int rows = 6, k = 7, r = 3; float p = 0.3f;
+        var x = Reference.Random(rows * k, 1); var a = Reference.Random(r * k, 2); var w = Reference.Random(rows * r, 3);
+        float[][] Run(bool fused)
+        {
+            using var tx = f.Upload(x, rows, k);
+            using var pa = new Jepa.Training.Autograd.Parameter(f.Upload(a, r, k), "a");
+            using var tape = new Tape(f.Ops);
+            tape.SetRandomKey(4, 2, 1);
+            var vx = tape.Input(tx, requiresGrad: true);
+            var y = fused ? tape.DropoutLinear(vx, pa, p) : tape.Linear(tape.Dropout(vx, p), pa);
+            tape.Backward(y, w);
+            return [y.Value.ToArray(), vx.Grad!.ToArray(), pa.Grad!.ToArray()];
+        }
+        var fusedRun = Run(true); var plain = Run(false);
+        for (int i = 0; i < 3; i++) Reference.AssertBitwiseEqual(fusedRun[i], plain[i], $"output {i}");
+        Assert.Contains(fusedRun[0], v => v != 0);
+        using var t2 = f.Upload(x, rows, k);
+        using var inference = new Tape(f.Ops, recordGradients: false);
+        var same = inference.Input(t2);
+        Assert.Same(same, inference.Dropout(same, p)); // no dropout at inference
     }
 
     [Fact]
@@ -96,7 +121,7 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
     [InlineData(0.25f)]
     public void AdapterGradientsMatchFiniteDifferencesThroughTheWholeModel(float dropout)
     {
-        using var model = TinySetup.Model(f.Ops, 6, Tiny);
+        using var model = TinySetup.Model(f.Ops, 6, Tiny with { QkvBias = true });
         var lora = model.AttachLora(new LoraOptions { Rank = 2, Alpha = 2, Dropout = dropout, Targets = ["q_proj", "v_proj", "o_proj", "up_proj", "down_proj"] }, seed: 2);
         Randomise(lora, 4, 0.5f);
         int B = 2, T = 4, V = model.Config.VocabSize;
@@ -315,6 +340,36 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
         });
         Expect("use_dora true is not supported", () => File.WriteAllText(cfgPath, cfg.Replace("\"use_dora\": false", "\"use_dora\": true")));
         Expect("adapter_config.json is missing", () => File.Delete(cfgPath));
+    }
+
+    [Fact]
+    public void JepaModelTrainsSavesLoadsAndMergesLora()
+    {
+        var device = new DeviceOptions { Kind = DeviceKind.Cpu, CpuChunks = 2 };
+        var config = TinySetup.Config(d: 16, layers: 1, heads: 2, kv: 1, ffn: 24);
+        var data = TinySetup.Pairs(8, 41);
+        string adapter = Path.Combine(_dir, "jm-adapter"), merged = Path.Combine(_dir, "jm-merged");
+        float[] adapted;
+        using (var jm = Jepa.Training.JepaModel.Create(config, seed: 3, device, predictorTokens: 4))
+        {
+            var lora = jm.AttachLora(new LoraOptions { Dropout = 0.1f }, seed: 5); // PEFT's default targets: q_proj, v_proj
+            var r = jm.Train(data, new JepaOptions { Predictors = 1 }, new TrainOptions { Steps = 2, BatchSize = 4, LearningRate = 1e-2, MaxLength = 64, MonitorEvery = 0 });
+            Assert.Equal(2, r.Steps);
+            Assert.Contains(lora.Adapters[0].B.Value.ToArray(), v => v != 0);
+            Assert.Contains("SaveLora", Assert.Throws<InvalidOperationException>(() => jm.Save(merged)).Message);
+            jm.SaveLora(adapter);
+            adapted = jm.Embed("abc");
+        }
+        using (var jm = Jepa.Training.JepaModel.Create(config, seed: 3, device, predictorTokens: 4))
+        {
+            jm.LoadLora(adapter);
+            Reference.AssertBitwiseEqual(adapted, jm.Embed("abc"), "embedding after SaveLora → LoadLora");
+            jm.MergeLora();
+            Assert.Null(jm.Lora);
+            jm.Save(merged);
+        }
+        using (var jm = Jepa.Training.JepaModel.Load(merged, device))
+            Reference.AssertClose(jm.Embed("abc"), Reference.ToDouble(adapted), 1e-5, "merged model saved and loaded");
     }
 
     private sealed class SyncProgress(Action<StepMetrics> report) : IProgress<StepMetrics>

@@ -25,23 +25,6 @@ public static partial class Functions
         return y;
     }
 
-    /// <summary>a + s·b (same shape).</summary>
-    public static Variable AddScaled(this Tape tape, Variable a, Variable b, float s)
-    {
-        SameShape("AddScaled", a, b);
-        int n = a.Length;
-        var y = tape.Output(a.RequiresGrad || b.RequiresGrad, [.. a.Shape]);
-        tape.Ops.Elementwise.Copy(a.Value.View, y.Value.View, n);
-        tape.Ops.Elementwise.Axpy(s, b.Value.View, y.Value.View, n);
-        tape.Record(y, () =>
-        {
-            var dy = y.Grad!.View;
-            if (a.RequiresGrad) tape.Ops.Elementwise.Axpy(1f, dy, tape.Grad(a).View, n);
-            if (b.RequiresGrad) tape.Ops.Elementwise.Axpy(s, dy, tape.Grad(b).View, n);
-        });
-        return y;
-    }
-
     /// <summary>a ⊙ b (same shape).</summary>
     public static Variable Mul(this Tape tape, Variable a, Variable b)
     {

@@ -138,11 +138,9 @@ public sealed class LlamaModel : IDisposable
     /// Every projection of <see cref="Forward"/> and <see cref="ForwardCached"/> goes through here.</summary>
     private Variable Project(Tape tape, Variable x, int layer, int target, Parameter w, Parameter? bias = null)
     {
-        var y = tape.Linear(x, w, bias);
-        if (Lora?.Get(layer, target) is not { } adapter) return y;
-        var dropped = tape.Dropout(x, Lora.Options.Dropout);
-        var low = tape.Linear(tape.Linear(dropped, adapter.A), adapter.B);
-        return tape.AddScaled(y, low, Lora.Scale);
+        if (Lora?.Get(layer, target) is not { } adapter) return tape.Linear(x, w, bias);
+        var xa = tape.DropoutLinear(x, adapter.A, Lora.Options.Dropout);
+        return tape.LoraLinear(x, w, bias, xa, adapter.B, Lora.Scale);
     }
 
     /// <summary>
