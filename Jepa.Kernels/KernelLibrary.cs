@@ -10,7 +10,7 @@ public sealed class KernelLibrary
 {
     /// <summary>Binds the library to <paramref name="device"/>. <paramref name="path"/> picks the implementation of the
     /// ops that have a CPU fast path (matrix products, attention, RMSNorm, RoPE, SiLU/SwiGLU, elementwise ops, embedding,
-    /// cross-entropy, JEPA distances, reductions, AdamW, clipping); <see cref="KernelPath.Kernel"/> runs the ILGPU kernels
+    /// cross-entropy, JEPA distances, reductions, AdamW, clipping, dropout); <see cref="KernelPath.Kernel"/> runs the ILGPU kernels
     /// even on the CPU accelerator.</summary>
     public KernelLibrary(Device device, KernelPath path = KernelPath.Auto)
     {

@@ -100,6 +100,14 @@ public sealed class DropoutTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Fact]
+    public void KernelsAreInTheCatalogThePtxTestCompiles()
+    {
+        var names = KernelCatalog.All().Select(e => e.Name).ToHashSet();
+        Assert.Contains("Dropout.ForwardKernel", names);
+        Assert.Contains("Dropout.BackwardKernel", names);
+    }
+
+    [Fact]
     public void RejectsAProbabilityOutsideZeroToOne()
     {
         using var t = Tensor.Empty(f.Device, 4);

@@ -314,6 +314,12 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
         Assert.Throws<InvalidOperationException>(() => model.AttachLora(All, 1));
         Assert.Contains("EMA", Assert.Throws<ArgumentException>(() =>
             new Trainer(model, TinySetup.Tokenizer, new JepaOptions { Target = TargetEncoder.Ema }, new TrainOptions { Steps = 1, MaxLength = 64 })).Message);
+        using (var other = TinySetup.Model(f.Ops, 5, Tiny))
+        using (var t = new Trainer(other, TinySetup.Tokenizer, new JepaOptions(), new TrainOptions { Steps = 1, BatchSize = 2, MaxLength = 64 }))
+        {
+            other.AttachLora(All, 1); // after the trainer (and its optimizer) exist
+            Assert.Contains("frozen after the optimizer was created", Assert.Throws<InvalidOperationException>(() => t.Train(TinySetup.Pairs(2, 1))).Message);
+        }
         string dir = Path.Combine(_dir, "a");
         lora.Save(dir);
         model.DetachLora();
