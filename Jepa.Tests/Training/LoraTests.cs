@@ -47,10 +47,12 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
 
     private static float[][] Values(IEnumerable<Jepa.Training.Autograd.Parameter> ps) => ps.Select(p => p.Value.ToArray()).ToArray();
 
-    [Fact]
-    public void ZeroBIsTheBaseModelBitForBit()
+    [Theory]
+    [InlineData(Jepa.Kernels.KernelPath.Host)]
+    [InlineData(Jepa.Kernels.KernelPath.Kernel)]
+    public void ZeroBIsTheBaseModelBitForBit(Jepa.Kernels.KernelPath path)
     {
-        using var model = TinySetup.Model(f.Ops, 5, Tiny with { QkvBias = true, OutputBias = true });
+        using var model = TinySetup.Model(f.Lib(path), 5, Tiny with { QkvBias = true, OutputBias = true });
         var base_ = Logits(model);
         var lora = model.AttachLora(All with { Dropout = 0.2f }, seed: 1);
         Assert.Equal(2 * 7, lora.Adapters.Count);
@@ -67,8 +69,10 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
         Reference.AssertBitwiseEqual(model.Logits(tape2, model.ForwardCached(tape2, cache2, ids, 5)).Value.ToArray(), cached, "cached forward with B = 0");
     }
 
-    [Fact]
-    public void DropoutLinearIsLinearOfDropoutWithoutKeepingTheMask()
+    [Theory]
+    [InlineData(Jepa.Kernels.KernelPath.Host)]
+    [InlineData(Jepa.Kernels.KernelPath.Kernel)]
+    public void DropoutLinearIsLinearOfDropoutWithoutKeepingTheMask(Jepa.Kernels.KernelPath path)
     {
         int rows = 6, k = 7, r = 3; float p = 0.3f;
         var x = Reference.Random(rows * k, 1); var a = Reference.Random(r * k, 2); var w = Reference.Random(rows * r, 3);
@@ -76,7 +80,7 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
         {
             using var tx = f.Upload(x, rows, k);
             using var pa = new Jepa.Training.Autograd.Parameter(f.Upload(a, r, k), "a");
-            using var tape = new Tape(f.Ops);
+            using var tape = new Tape(f.Lib(path));
             tape.SetRandomKey(4, 2, 1);
             var vx = tape.Input(tx, requiresGrad: true);
             var y = fused ? tape.DropoutLinear(vx, pa, p) : tape.Linear(tape.Dropout(vx, p), pa);

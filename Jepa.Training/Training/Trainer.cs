@@ -209,7 +209,7 @@ public sealed class Trainer : IDisposable
     public static string CheckpointName(int step) => $"ckpt-{step:D7}";
 
     /// <summary>
-    /// Writes weights, optimizer moments (and the EMA weights) as safetensors plus <c>state.json</c> into a
+    /// Writes weights (with LoRA attached, only the adapters, as a PEFT folder), optimizer moments (and the EMA weights) as safetensors plus <c>state.json</c> into a
     /// temporary folder, then renames it into place, so a checkpoint is either whole or absent. Keeps the last
     /// <see cref="TrainOptions.KeepCheckpoints"/>. Returns its folder.
     /// </summary>
