@@ -10,7 +10,7 @@ public sealed class KernelLibrary
 {
     /// <summary>Binds the library to <paramref name="device"/>. <paramref name="path"/> picks the implementation of the
     /// ops that have a CPU fast path (matrix products, attention, RMSNorm, RoPE, SiLU/SwiGLU, elementwise ops, embedding,
-    /// cross-entropy, JEPA distances, reductions, AdamW, clipping); <see cref="KernelPath.Kernel"/> runs the ILGPU kernels
+    /// cross-entropy, JEPA distances, reductions, AdamW, clipping, dropout); <see cref="KernelPath.Kernel"/> runs the ILGPU kernels
     /// even on the CPU accelerator.</summary>
     public KernelLibrary(Device device, KernelPath path = KernelPath.Auto)
     {
@@ -31,6 +31,7 @@ public sealed class KernelLibrary
         AdamW = new AdamW(Cache, path);
         GradClip = new GradClip(Cache, path);
         Attention = new Attention(Cache, path);
+        Dropout = new Dropout(Cache, path);
     }
 
     /// <summary>The device every op runs on.</summary>
@@ -80,6 +81,9 @@ public sealed class KernelLibrary
 
     /// <summary>Causal (optionally block-causal) grouped-query attention, forward and backward.</summary>
     public Attention Attention { get; }
+
+    /// <summary>Inverted dropout with a counter-based (Philox) mask, regenerated in the backward.</summary>
+    public Dropout Dropout { get; }
 
     /// <summary>Attention over a key/value cache, for generation.</summary>
     public CachedAttention CachedAttention { get; }

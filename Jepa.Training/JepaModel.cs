@@ -6,6 +6,7 @@ using Jepa.Kernels;
 using Jepa.Training.Autograd;
 using Jepa.Training.Data;
 using Jepa.Training.Generation;
+using Jepa.Training.Lora;
 using Jepa.Training.Model;
 using Jepa.Training.Objective;
 using Jepa.Training.Tokenization;
@@ -166,14 +167,35 @@ public sealed class JepaModel : IDisposable
     }
 
     /// <summary>Saves the model in the Hugging Face layout: <c>config.json</c>, <c>model.safetensors</c>, the tokenizer (<see cref="TokenizerFiles"/>) and the chat format. Atomic per file.</summary>
+    /// <exception cref="InvalidOperationException">LoRA adapters are attached: save them with <see cref="SaveLora"/> or fold them in with <see cref="MergeLora"/> first.</exception>
     public void Save(string directory)
     {
+        if (Model.Lora is not null)
+            throw new InvalidOperationException("LoRA adapters are attached: save them with SaveLora, or MergeLora first to save a plain model.");
         Directory.CreateDirectory(directory);
         SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), Model.Parameters.ToDictionary(p => p.Name, p => p.Value),
             new Dictionary<string, string> { ["format"] = "pt" });
         RunJson.WriteAtomic(Path.Combine(directory, "config.json"), HfConfig.ToJson(Model.Config));
         TokenizerFiles.Write(directory, Tokenizer, Format);
     }
+
+    /// <summary>The attached LoRA adapters, or null.</summary>
+    public LoraAdapters? Lora => Model.Lora;
+
+    /// <summary>Attaches new LoRA adapters (A like PEFT's default init from <paramref name="seed"/>, B zeros) and freezes the
+    /// base weights: <see cref="Train"/> then updates only the adapters, and checkpoints hold only them.</summary>
+    public LoraAdapters AttachLora(LoraOptions options, ulong seed = 0) => Model.AttachLora(options, seed);
+
+    /// <summary>Saves the attached adapters as a PEFT folder (<c>adapter_model.safetensors</c>, <c>adapter_config.json</c>).</summary>
+    /// <exception cref="InvalidOperationException">No LoRA is attached.</exception>
+    public void SaveLora(string directory, string? baseModelNameOrPath = null) =>
+        (Model.Lora ?? throw new InvalidOperationException("No LoRA adapters are attached to save.")).Save(directory, baseModelNameOrPath);
+
+    /// <summary>Attaches the PEFT LoRA adapter saved in <paramref name="directory"/> onto this (base) model.</summary>
+    public LoraAdapters LoadLora(string directory) => Model.LoadLora(directory);
+
+    /// <summary>Folds the adapters into the base weights (W += (α/r)·B·A) and detaches them; <see cref="Save"/> then writes the merged model.</summary>
+    public void MergeLora() => Model.MergeLora();
 
     /// <summary>Frees the model and, when it made it, the device.</summary>
     public void Dispose()

@@ -29,6 +29,38 @@ public static partial class Functions
         return y;
     }
 
+    /// <summary>
+    /// A linear layer with a LoRA update, fused so the update adds no [rows, out] activation: y = x·wᵀ + s·(xa·loraBᵀ) (+ b),
+    /// for x [.., in], w [out, in], the adapter's down-projection xa = dropout(x)·Aᵀ [rows, r], loraB [out, r] and bias b [out]
+    /// (null: none). Gradients flow to every input that requires one (dxa and dB scaled by s).
+    /// </summary>
+    public static Variable LoraLinear(this Tape tape, Variable x, Variable w, Variable? b, Variable xa, Variable loraB, float s)
+    {
+        int k = x.Shape[^1], m = w.Shape[0], r = loraB.Shape[^1];
+        if (w.Shape.Count != 2 || w.Shape[1] != k)
+            throw new ArgumentException($"LoraLinear: input {x.Value.ShapeString} does not match weight {w.Value.ShapeString} ({w.Name}); the weight must be [out, {k}].");
+        if (b is not null && (b.Shape.Count != 1 || b.Shape[0] != m))
+            throw new ArgumentException($"LoraLinear: bias {b.Value.ShapeString} ({b.Name}) does not match weight {w.Value.ShapeString} ({w.Name}); it must be [{m}].");
+        int rows = checked((int)(x.Value.Length / k));
+        if (loraB.Shape.Count != 2 || loraB.Shape[0] != m || xa.Value.Length != (long)rows * r)
+            throw new ArgumentException($"LoraLinear: adapter input {xa.Value.ShapeString} and B {loraB.Value.ShapeString} ({loraB.Name}) do not fit [{rows}, r] and [{m}, r].");
+        var y = tape.Output(x.RequiresGrad || w.RequiresGrad || b is { RequiresGrad: true } || xa.RequiresGrad || loraB.RequiresGrad, rows, m);
+        var mm = tape.Ops.MatMul;
+        mm.Forward(MatMulForm.NT, x.Value.View, w.Value.View, y.Value.View, rows, m, k);
+        mm.Forward(MatMulForm.NT, xa.Value.View, loraB.Value.View, y.Value.View, rows, m, r, alpha: s, beta: 1f);
+        if (b is not null) tape.Ops.Elementwise.Bias(y.Value.View, b.Value.View, y.Value.View, rows, m);
+        tape.Record(y, () =>
+        {
+            var dy = y.Grad!.View;
+            if (b is { RequiresGrad: true }) tape.Ops.Elementwise.BiasGrad(dy, tape.Grad(b).View, rows, m);
+            if (x.RequiresGrad) mm.BackwardA(MatMulForm.NT, dy, w.Value.View, tape.Grad(x).View, rows, m, k);
+            if (w.RequiresGrad) mm.BackwardB(MatMulForm.NT, dy, x.Value.View, tape.Grad(w).View, rows, m, k);
+            if (xa.RequiresGrad) mm.BackwardA(MatMulForm.NT, dy, loraB.Value.View, tape.Grad(xa).View, rows, m, r, alpha: s);
+            if (loraB.RequiresGrad) mm.BackwardB(MatMulForm.NT, dy, xa.Value.View, tape.Grad(loraB).View, rows, m, r, alpha: s);
+        });
+        return y;
+    }
+
     /// <summary>RMSNorm over the last dimension: x / √(mean(x²) + ε) ⊙ w.</summary>
     public static Variable RmsNorm(this Tape tape, Variable x, Variable w, float eps)
     {

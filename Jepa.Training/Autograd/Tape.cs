@@ -15,6 +15,7 @@ public sealed class Tape : IDisposable
     private readonly List<Action> _backward = new();
     private readonly List<IDisposable> _owned = new();
     private bool _done;
+    private ulong _randomStreams;
 
     /// <summary>Starts an empty tape on <paramref name="ops"/>' device. With <paramref name="recordGradients"/> false
     /// (inference) nothing is recorded and no output requires a gradient.</summary>
@@ -32,6 +33,23 @@ public sealed class Tape : IDisposable
 
     /// <summary>The device.</summary>
     public Device Device => Ops.Device;
+
+    /// <summary>The Philox key of this tape's random ops (dropout); 0 until <see cref="SetRandomKey"/> sets it.</summary>
+    public ulong RandomKey { get; private set; }
+
+    /// <summary>Keys this tape's random ops for one micro-step of a training run: the key is a Philox hash of
+    /// (<paramref name="seed"/>, <paramref name="step"/>, <paramref name="micro"/>), and the stream counter restarts,
+    /// so the i-th random op of the micro-step draws from stream i of that key whatever ran before.</summary>
+    public void SetRandomKey(ulong seed, long step, int micro)
+    {
+        const ulong domain = 0x44524F50; // "DROP"
+        Philox.Block(seed, ((ulong)(uint)micro << 32) | domain, (ulong)step, out uint r0, out uint r1, out _, out _);
+        RandomKey = r0 | ((ulong)r1 << 32);
+        _randomStreams = 0;
+    }
+
+    /// <summary>The next Philox stream of this tape's random ops (0, 1, 2… in call order).</summary>
+    public ulong NextRandomStream() => _randomStreams++;
 
     /// <summary>Number of recorded backward steps.</summary>
     public int Count => _backward.Count;

@@ -30,7 +30,7 @@ public class Variable
     public float? HostGrad { get; internal set; }
 
     /// <summary>Whether gradients flow into this variable.</summary>
-    public bool RequiresGrad { get; }
+    public bool RequiresGrad { get; private protected set; }
 
     /// <summary>A name for error messages and checkpoints.</summary>
     public string? Name { get; }
@@ -64,6 +64,26 @@ public sealed class Parameter : Variable, IDisposable
 
     /// <summary>Sets the gradient to zero.</summary>
     public void ZeroGrad() => Grad?.Clear();
+
+    /// <summary>Whether the parameter is frozen: it takes no gradient and no optimizer updates it.</summary>
+    public bool Frozen => !RequiresGrad;
+
+    /// <summary>Freezes the parameter: frees its gradient buffer and stops gradients flowing into it, so
+    /// optimizers created afterwards skip it (no moments). Freezing a frozen parameter does nothing.</summary>
+    public void Freeze()
+    {
+        RequiresGrad = false;
+        Grad?.Dispose();
+        Grad = null;
+    }
+
+    /// <summary>Makes a frozen parameter trainable again with a zero gradient buffer. Does nothing when it is trainable.</summary>
+    public void Unfreeze()
+    {
+        if (RequiresGrad) return;
+        RequiresGrad = true;
+        Grad = Tensor.Zeros(Value.Device, [.. Value.Shape]);
+    }
 
     /// <summary>Frees the value and gradient.</summary>
     public void Dispose()

@@ -1,6 +1,7 @@
 using Jepa.Core;
 using Jepa.Kernels;
 using Jepa.Training.Autograd;
+using Jepa.Training.Lora;
 using Jepa.Training.Model;
 using Jepa.Training.Optim;
 
@@ -43,10 +44,10 @@ public static class StepBenchmark
     /// median step time is the median of the repeats.
     /// </summary>
     public static StepTiming RunRepeated(KernelLibrary ops, ModelConfig config, int B, int T, StepKind kind, int repeats, int warmup = 2, int steps = 8,
-        ulong seed = 0)
+        ulong seed = 0, LoraOptions? lora = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(repeats);
-        var runs = Enumerable.Range(0, repeats).Select(_ => Run(ops, config, B, T, kind, warmup, steps, seed)).OrderBy(r => r.MedianMs).ToArray();
+        var runs = Enumerable.Range(0, repeats).Select(_ => Run(ops, config, B, T, kind, warmup, steps, seed, lora)).OrderBy(r => r.MedianMs).ToArray();
         return runs[runs.Length / 2];
     }
 
@@ -62,14 +63,17 @@ public static class StepBenchmark
         if (steps <= 0) throw new ArgumentException($"The timed step count must be positive, got {steps}.");
     }
 
-    /// <summary>Runs <paramref name="warmup"/> untimed and <paramref name="steps"/> timed steps of <paramref name="kind"/>.</summary>
+    /// <summary>Runs <paramref name="warmup"/> untimed and <paramref name="steps"/> timed steps of <paramref name="kind"/>.
+    /// With <paramref name="lora"/>, the model gets LoRA adapters and only they train (the base is frozen: no gradients, no moments).</summary>
     /// <exception cref="ArgumentException">T is odd or longer than the model's maximum length, or B, T or <paramref name="steps"/> is not positive.</exception>
-    public static StepTiming Run(KernelLibrary ops, ModelConfig config, int B, int T, StepKind kind, int warmup = 2, int steps = 8, ulong seed = 0)
+    public static StepTiming Run(KernelLibrary ops, ModelConfig config, int B, int T, StepKind kind, int warmup = 2, int steps = 8, ulong seed = 0,
+        LoraOptions? lora = null)
     {
         Validate(config, B, T, warmup, steps);
         var device = ops.Device;
         using var model = LlamaModel.Create(config, ops, seed);
-        using var optimizer = new AdamWOptimizer(ops, model.Parameters, new AdamWOptions(ClipNorm: 0f));
+        if (lora is not null) model.AttachLora(lora, seed);
+        using var optimizer = new AdamWOptimizer(ops, model.TrainableParameters, new AdamWOptions(ClipNorm: 0f));
         int V = config.VocabSize, half = T / 2;
         int[] Random(int n, ulong stream)
         {
@@ -101,6 +105,7 @@ public static class StepBenchmark
         {
             model.ZeroGrad();
             using var tape = new Tape(ops);
+            tape.SetRandomKey(seed, optimizer.Step, 0);
             var lm = tape.CrossEntropy(model.Logits(tape, model.Forward(tape, full)), targets, hostTargets);
             Variable total;
             if (kind == StepKind.Lm)

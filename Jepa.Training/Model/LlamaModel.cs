@@ -1,6 +1,7 @@
 using Jepa.Core;
 using Jepa.Kernels;
 using Jepa.Training.Autograd;
+using Jepa.Training.Lora;
 
 namespace Jepa.Training.Model;
 
@@ -12,6 +13,7 @@ namespace Jepa.Training.Model;
 public sealed class LlamaModel : IDisposable
 {
     private readonly List<Parameter> _parameters;
+    private List<Parameter>? _frozenByLora;
 
     private LlamaModel(ModelConfig config, KernelLibrary ops, Parameter embed, LlamaBlock[] blocks, Parameter finalNorm, Parameter? lmHead)
     {
@@ -52,8 +54,94 @@ public sealed class LlamaModel : IDisposable
     /// <summary>lm_head.weight [V, C], or null when tied to <see cref="Embed"/>.</summary>
     public Parameter? LmHead { get; }
 
-    /// <summary>Every parameter in a fixed order (the order of checkpoints and the optimizer).</summary>
+    /// <summary>Every base parameter in a fixed order (the order of checkpoints and Hugging Face exports); LoRA adapters are not among them.</summary>
     public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>The parameters an optimizer updates, in a fixed order: the base parameters that are not frozen, then the
+    /// LoRA adapters' A and B (with LoRA attached, only those).</summary>
+    public IReadOnlyList<Parameter> TrainableParameters => [.. _parameters.Where(p => p.RequiresGrad), .. Lora?.Parameters ?? []];
+
+    /// <summary>The attached LoRA adapters, or null.</summary>
+    public LoraAdapters? Lora { get; private set; }
+
+    /// <summary>
+    /// Attaches new LoRA adapters (<see cref="LoraAdapters"/>: A like PEFT's default init from Philox streams of
+    /// <paramref name="seed"/>, B zeros) and freezes every base parameter, so only A and B train. The model computes
+    /// exactly the base model until B moves.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">LoRA is already attached.</exception>
+    /// <exception cref="ArgumentException">The options are invalid; the message names the field.</exception>
+    public LoraAdapters AttachLora(LoraOptions options, ulong seed = 0) => Attach(LoraAdapters.Create(this, options, seed));
+
+    /// <summary>Attaches the PEFT LoRA adapter saved in <paramref name="directory"/> (<c>adapter_config.json</c> and
+    /// <c>adapter_model.safetensors</c>) and freezes the base, as <see cref="AttachLora"/>.</summary>
+    /// <exception cref="InvalidDataException">The folder is not a LoRA adapter of this model (missing file or tensor, wrong shape,
+    /// rank or targets, another peft_type); the message names it.</exception>
+    public LoraAdapters LoadLora(string directory)
+    {
+        if (Lora is not null) throw new InvalidOperationException("LoRA adapters are already attached; detach or merge them first.");
+        var options = LoraAdapters.ReadOptions(directory);
+        var adapters = LoraAdapters.Create(this, options, 0, zeroA: true);
+        try
+        {
+            adapters.LoadWeights(directory);
+        }
+        catch
+        {
+            adapters.Dispose();
+            throw;
+        }
+        return Attach(adapters);
+    }
+
+    private LoraAdapters Attach(LoraAdapters adapters)
+    {
+        if (Lora is not null)
+        {
+            adapters.Dispose();
+            throw new InvalidOperationException("LoRA adapters are already attached; detach or merge them first.");
+        }
+        _frozenByLora = [.. _parameters.Where(p => p.RequiresGrad)];
+        foreach (var p in _frozenByLora) p.Freeze();
+        Lora = adapters;
+        return adapters;
+    }
+
+    /// <summary>Removes and frees the LoRA adapters without touching the base weights; the parameters that
+    /// <see cref="AttachLora"/> froze become trainable again (with zero gradients).</summary>
+    public void DetachLora()
+    {
+        if (Lora is null) return;
+        Lora.Dispose();
+        Lora = null;
+        foreach (var p in _frozenByLora ?? []) p.Unfreeze();
+        _frozenByLora = null;
+    }
+
+    /// <summary>Folds the adapters into the base weights, W += (α/r)·B·A for every adapted projection, then detaches them:
+    /// the model computes what the adapted model did (up to rounding) with plain weights, ready to save in the Hugging Face layout.</summary>
+    /// <exception cref="InvalidOperationException">No LoRA is attached.</exception>
+    public void MergeLora()
+    {
+        var lora = Lora ?? throw new InvalidOperationException("No LoRA adapters are attached to merge.");
+        foreach (var a in lora.Adapters)
+        {
+            var w = LoraAdapters.Weight(Blocks[a.Layer], a.TargetIndex);
+            int outF = w.Shape[0], inF = w.Shape[1];
+            Ops.MatMul.Forward(MatMulForm.NN, a.B.Value.View, a.A.Value.View, w.Value.View, outF, inF, lora.Options.Rank, alpha: lora.Scale, beta: 1f);
+        }
+        DetachLora();
+    }
+
+    /// <summary>x·Wᵀ (+b) of <paramref name="layer"/>'s projection <paramref name="target"/> (index into
+    /// <see cref="LoraOptions.AllTargets"/>), plus (α/r)·(dropout(x)·Aᵀ)·Bᵀ when that projection has a LoRA adapter.
+    /// Every projection of <see cref="Forward"/> and <see cref="ForwardCached"/> goes through here.</summary>
+    private Variable Project(Tape tape, Variable x, int layer, int target, Parameter w, Parameter? bias = null)
+    {
+        if (Lora?.Get(layer, target) is not { } adapter) return tape.Linear(x, w, bias);
+        var xa = tape.DropoutLinear(x, adapter.A, Lora.Options.Dropout);
+        return tape.LoraLinear(x, w, bias, xa, adapter.B, Lora.Scale);
+    }
 
     /// <summary>
     /// A randomly initialised model: normal(0, 0.02) weights, residual output projections (o_proj,
@@ -188,17 +276,18 @@ public sealed class LlamaModel : IDisposable
         if (T > cfg.MaxLength || batch.HostPositions.Any(p => p < 0 || p >= cfg.MaxLength))
             throw new ArgumentException($"Sequence length {T} or a position exceeds the model's maximum length {cfg.MaxLength}.");
         var x = tape.Embedding(Embed, batch.Tokens, batch.HostTokens);
-        foreach (var blk in Blocks)
+        for (int l = 0; l < Blocks.Count; l++)
         {
+            var blk = Blocks[l];
             var h = tape.RmsNorm(x, blk.AttnNorm, eps);
-            var q = tape.Rope(tape.Linear(h, blk.Wq, blk.Bq), B, T, H, D, Rope, batch.Positions, Convention);
-            var k = tape.Rope(tape.Linear(h, blk.Wk, blk.Bk), B, T, Hkv, D, Rope, batch.Positions, Convention);
-            var v = tape.Linear(h, blk.Wv, blk.Bv);
+            var q = tape.Rope(Project(tape, h, l, 0, blk.Wq, blk.Bq), B, T, H, D, Rope, batch.Positions, Convention);
+            var k = tape.Rope(Project(tape, h, l, 1, blk.Wk, blk.Bk), B, T, Hkv, D, Rope, batch.Positions, Convention);
+            var v = Project(tape, h, l, 2, blk.Wv, blk.Bv);
             var a = tape.Attention(q, k, v, B, T, H, Hkv, D, batch.Segments);
-            x = tape.Add(x, tape.Linear(a, blk.Wo, blk.Bo));
+            x = tape.Add(x, Project(tape, a, l, 3, blk.Wo, blk.Bo));
             var m = tape.RmsNorm(x, blk.MlpNorm, eps);
-            var s = tape.SwiGlu(tape.Linear(m, blk.Gate), tape.Linear(m, blk.Up));
-            x = tape.Add(x, tape.Linear(s, blk.Down));
+            var s = tape.SwiGlu(Project(tape, m, l, 4, blk.Gate), Project(tape, m, l, 5, blk.Up));
+            x = tape.Add(x, Project(tape, s, l, 6, blk.Down));
         }
         return tape.RmsNorm(x, FinalNorm, eps);
     }
@@ -221,17 +310,17 @@ public sealed class LlamaModel : IDisposable
         {
             var blk = Blocks[l];
             var h = tape.RmsNorm(x, blk.AttnNorm, eps);
-            var q = tape.Rope(tape.Linear(h, blk.Wq, blk.Bq), B, tq, H, D, Rope, batch.Positions, Convention);
-            var k = tape.Rope(tape.Linear(h, blk.Wk, blk.Bk), B, tq, Hkv, D, Rope, batch.Positions, Convention);
-            var v = tape.Linear(h, blk.Wv, blk.Bv);
+            var q = tape.Rope(Project(tape, h, l, 0, blk.Wq, blk.Bq), B, tq, H, D, Rope, batch.Positions, Convention);
+            var k = tape.Rope(Project(tape, h, l, 1, blk.Wk, blk.Bk), B, tq, Hkv, D, Rope, batch.Positions, Convention);
+            var v = Project(tape, h, l, 2, blk.Wv, blk.Bv);
             Ops.CachedAttention.Append(k.Value.View, cache.Keys[l].View, B, tq, start, cache.MaxLength, Hkv, D);
             Ops.CachedAttention.Append(v.Value.View, cache.Values[l].View, B, tq, start, cache.MaxLength, Hkv, D);
             var a = tape.Output(false, B * tq, H * D);
             Ops.CachedAttention.Forward(q.Value.View, cache.Keys[l].View, cache.Values[l].View, a.Value.View, B, tq, start, cache.MaxLength, H, Hkv, D);
-            x = tape.Add(x, tape.Linear(a, blk.Wo, blk.Bo));
+            x = tape.Add(x, Project(tape, a, l, 3, blk.Wo, blk.Bo));
             var m = tape.RmsNorm(x, blk.MlpNorm, eps);
-            var s = tape.SwiGlu(tape.Linear(m, blk.Gate), tape.Linear(m, blk.Up));
-            x = tape.Add(x, tape.Linear(s, blk.Down));
+            var s = tape.SwiGlu(Project(tape, m, l, 4, blk.Gate), Project(tape, m, l, 5, blk.Up));
+            x = tape.Add(x, Project(tape, s, l, 6, blk.Down));
         }
         cache.Length = start + tq;
         return tape.RmsNorm(x, FinalNorm, eps);
@@ -240,15 +329,17 @@ public sealed class LlamaModel : IDisposable
     /// <summary>Logits [rows, V] of hidden states [rows, C] through the LM head (tied or not).</summary>
     public Variable Logits(Tape tape, Variable hidden) => tape.Linear(hidden, LmHead ?? Embed);
 
-    /// <summary>Zeros every parameter's gradient.</summary>
+    /// <summary>Zeros every trainable parameter's gradient (LoRA adapters included).</summary>
     public void ZeroGrad()
     {
         foreach (var p in _parameters) p.ZeroGrad();
+        foreach (var p in Lora?.Parameters ?? []) p.ZeroGrad();
     }
 
-    /// <summary>Frees every parameter and the RoPE table.</summary>
+    /// <summary>Frees every parameter, the LoRA adapters and the RoPE table.</summary>
     public void Dispose()
     {
+        Lora?.Dispose();
         foreach (var p in _parameters) p.Dispose();
         Rope.Dispose();
     }

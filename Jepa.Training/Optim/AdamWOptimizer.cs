@@ -62,8 +62,13 @@ public sealed class AdamWOptimizer : IDisposable
     public void Restore(int step) => Step = step;
 
     /// <summary>One update at learning rate <paramref name="lr"/> from the current gradients.</summary>
+    /// <exception cref="InvalidOperationException">A parameter was frozen after this optimizer was created (e.g. LoRA attached);
+    /// create a new optimizer.</exception>
     public void Update(double lr)
     {
+        foreach (var p in _params)
+            if (p.Grad is null)
+                throw new InvalidOperationException($"Parameter '{p.Name}' was frozen after the optimizer was created (LoRA attached?); create a new optimizer (or trainer).");
         Step++;
         ArrayView<float> scale;
         if (Options.ClipNorm > 0)

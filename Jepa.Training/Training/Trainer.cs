@@ -53,7 +53,9 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"max-length {options.MaxLength} exceeds the model's maximum length {model.Config.MaxLength}.");
         if (options.DecayNormsAndEmbeddings)
             foreach (var p in model.Parameters) p.Decay = true;
-        _optimizer = new AdamWOptimizer(model.Ops, model.Parameters, options.AdamW);
+        if (model.Lora is not null && jepa.Target == TargetEncoder.Ema)
+            throw new ArgumentException("An EMA target encoder is not supported with LoRA adapters (the EMA copy would hold only the frozen base); use the shared target encoder.");
+        _optimizer = new AdamWOptimizer(model.Ops, model.TrainableParameters, options.AdamW);
         _ema = jepa.Target == TargetEncoder.Ema ? model.Clone(trainable: false) : null;
         _objective = new JepaObjective(model, jepa, _ema);
         _runDirectory = runDirectory;
@@ -132,6 +134,7 @@ public sealed class Trainer : IDisposable
             var examples = NextExamples(encoded, ref order);
             using var batch = PairBatch.Build(_model.Device, examples, _tokenizer.Special, _model.Config.VocabSize, Jepa, withViews: Jepa.UsesJepa && !skip);
             using var tape = new Tape(_model.Ops);
+            tape.SetRandomKey(Options.Seed, step, m);
             var (totalLoss, parts) = _objective.Forward(tape, batch, skip);
             tape.Backward(totalLoss, 1f / micro);
             tokens += parts.Tokens;
@@ -210,7 +213,7 @@ public sealed class Trainer : IDisposable
     public static string CheckpointName(int step) => $"ckpt-{step:D7}";
 
     /// <summary>
-    /// Writes weights, optimizer moments (and the EMA weights) as safetensors plus <c>state.json</c>, the tokenizer and the chat format into a
+    /// Writes weights (with LoRA attached, only the adapters, as a PEFT folder), optimizer moments (and the EMA weights) as safetensors plus <c>state.json</c>, the tokenizer and the chat format into a
     /// temporary folder, then renames it into place, so a checkpoint is either whole or absent. Keeps the last
     /// <see cref="TrainOptions.KeepCheckpoints"/>. Returns its folder.
     /// </summary>
@@ -224,8 +227,11 @@ public sealed class Trainer : IDisposable
         Directory.CreateDirectory(tmp);
         try
         {
-            SafetensorsWriter.Write(Path.Combine(tmp, "model.safetensors"), _model.Parameters.ToDictionary(p => p.Name, p => p.Value),
-                new Dictionary<string, string> { ["format"] = "pt" });
+            if (_model.Lora is not null)
+                _model.Lora.Save(tmp); // LoRA: the adapters in PEFT's layout; the frozen base is not copied
+            else
+                SafetensorsWriter.Write(Path.Combine(tmp, "model.safetensors"), _model.Parameters.ToDictionary(p => p.Name, p => p.Value),
+                    new Dictionary<string, string> { ["format"] = "pt" });
             var moments = new Dictionary<string, Tensor>();
             for (int i = 0; i < _optimizer.Parameters.Count; i++)
             {
@@ -292,8 +298,16 @@ public sealed class Trainer : IDisposable
         var state = ReadState(checkpoint);
         if (state.Model != _model.Config)
             throw new InvalidDataException($"{checkpoint}: its model config differs from this model's ({state.Model} vs {_model.Config}).");
-        using (var weights = SafetensorsReader.Open(Path.Combine(checkpoint, "model.safetensors")))
-            foreach (var p in _model.Parameters) weights.ReadInto(p.Name, p.Value);
+        bool loraCheckpoint = File.Exists(Path.Combine(checkpoint, Lora.PeftConfig.FileName));
+        if (loraCheckpoint != (_model.Lora is not null))
+            throw new InvalidDataException(loraCheckpoint
+                ? $"{checkpoint}: it holds LoRA adapters but the model has none attached; attach LoRA with the same options to the same base model first."
+                : $"{checkpoint}: it holds full weights but the model has LoRA adapters attached.");
+        if (_model.Lora is not null)
+            _model.Lora.LoadWeights(checkpoint);
+        else
+            using (var weights = SafetensorsReader.Open(Path.Combine(checkpoint, "model.safetensors")))
+                foreach (var p in _model.Parameters) weights.ReadInto(p.Name, p.Value);
         using (var moments = SafetensorsReader.Open(Path.Combine(checkpoint, "optimizer.safetensors")))
             for (int i = 0; i < _optimizer.Parameters.Count; i++)
             {

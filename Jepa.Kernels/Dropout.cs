@@ -1,0 +1,95 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Jepa.Core;
+using Jepa.Kernels.Cpu;
+
+namespace Jepa.Kernels;
+
+/// <summary>
+/// Inverted dropout with a counter-based mask: element i of a call keyed by (<c>seed</c>, <c>stream</c>) is kept when
+/// <see cref="Philox.Uniform"/>(seed, stream, i) ≥ p, and kept elements are scaled by 1/(1−p). The mask is a pure
+/// function of (seed, stream, i), so the backward regenerates it instead of storing it, and the same bits come out
+/// on the host, the CPU accelerator and GPUs whatever the thread count.
+/// </summary>
+public sealed class Dropout
+{
+    private readonly KernelCache _k;
+    private readonly bool _host;
+
+    /// <summary>Creates the op on a device's kernel cache.</summary>
+    /// <param name="kernels">The device's kernel cache.</param>
+    /// <param name="path">By default the host path on the CPU accelerator and the kernel elsewhere; <see cref="KernelPath.Kernel"/> forces the kernel.</param>
+    public Dropout(KernelCache kernels, KernelPath path = KernelPath.Auto)
+    {
+        _k = kernels;
+        Path = KernelPaths.Resolve("Dropout", kernels, path);
+        _host = Path == KernelPath.Host;
+    }
+
+    /// <summary>The path this instance runs.</summary>
+    public KernelPath Path { get; }
+
+    private LaunchGeometry G => _k.Device.Geometry;
+
+    /// <summary>Whether element <paramref name="index"/> of the mask keyed by (<paramref name="seed"/>, <paramref name="stream"/>)
+    /// is kept at drop probability <paramref name="p"/> (the host reference of the kernels' mask).</summary>
+    public static bool Keeps(ulong seed, ulong stream, long index, float p) => Philox.Uniform(seed, stream, (ulong)index) >= p;
+
+    private static float ScaleOf(string op, float p)
+    {
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, $"{op}: the drop probability must be in [0, 1).");
+        return 1f / (1f - p);
+    }
+
+    /// <summary>y = x ⊙ mask / (1−p) over <paramref name="n"/> elements (y may alias x).</summary>
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int n, float p, ulong seed, ulong stream)
+    {
+        float scale = ScaleOf("Dropout", p);
+        Check.Length("Dropout", nameof(x), x, n); Check.Length("Dropout", nameof(y), y, n);
+        if (n == 0) return;
+        if (_host) { unsafe { Host(HostThreads(), HostView.Ptr(x, nameof(x)), HostView.Ptr(y, nameof(y)), n, p, scale, seed, stream, accumulate: false); } return; }
+        _k.Get("Dropout.Forward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, float, float, ulong, ulong, ArrayView<float>, ArrayView<float>>(ForwardKernel))
+            (G.Threads(n), G.PerThread(n), n, p, scale, seed, stream, x, y);
+    }
+
+    /// <summary>Backward of <see cref="Forward"/> with the same key: dx += dy ⊙ mask / (1−p), the mask regenerated from the counter.</summary>
+    public void Backward(ArrayView<float> dy, ArrayView<float> dx, int n, float p, ulong seed, ulong stream)
+    {
+        float scale = ScaleOf("DropoutBackward", p);
+        Check.Length("DropoutBackward", nameof(dy), dy, n); Check.Length("DropoutBackward", nameof(dx), dx, n);
+        if (n == 0) return;
+        if (_host) { unsafe { Host(HostThreads(), HostView.Ptr(dy, nameof(dy)), HostView.Ptr(dx, nameof(dx)), n, p, scale, seed, stream, accumulate: true); } return; }
+        _k.Get("Dropout.Backward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, float, float, ulong, ulong, ArrayView<float>, ArrayView<float>>(BackwardKernel))
+            (G.Threads(n), G.PerThread(n), n, p, scale, seed, stream, dy, dx);
+    }
+
+    private static void ForwardKernel(Index1D t, int per, int n, float p, float scale, ulong seed, ulong stream, ArrayView<float> x, ArrayView<float> y)
+    {
+        for (int i = Chunk.Start(t, per), e = Chunk.End(t, per, n); i < e; i++)
+            y[i] = Philox.Uniform(seed, stream, (ulong)i) >= p ? x[i] * scale : 0f;
+    }
+
+    private static void BackwardKernel(Index1D t, int per, int n, float p, float scale, ulong seed, ulong stream, ArrayView<float> dy, ArrayView<float> dx)
+    {
+        for (int i = Chunk.Start(t, per), e = Chunk.End(t, per, n); i < e; i++)
+            if (Philox.Uniform(seed, stream, (ulong)i) >= p) dx[i] += dy[i] * scale;
+    }
+
+    private int HostThreads()
+    {
+        _k.Accelerator.DefaultStream.Synchronize();
+        return G.CpuChunks;
+    }
+
+    /// <summary>The host path: the same per-element formulas in fixed ranges.</summary>
+    private static unsafe void Host(int threads, float* src, float* dst, int n, float p, float scale, ulong seed, ulong stream, bool accumulate) =>
+        HostParallel.ForRanges(n, HostParallel.Chunk, threads, (s, e) =>
+        {
+            for (long i = s; i < e; i++)
+            {
+                bool keep = Philox.Uniform(seed, stream, (ulong)i) >= p;
+                if (accumulate) { if (keep) dst[i] += src[i] * scale; }
+                else dst[i] = keep ? src[i] * scale : 0f;
+            }
+        });
+}
