@@ -13,7 +13,7 @@ public static class CliApp
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
         new TrainCommand(), new EvalCommand(), new GenerateCommand(), new EmbedCommand(), new DataRegexCommand(), new TokenizerTrainCommand(),
-        new DevicesCommand(), new SelfTestCommand(), new BenchCommand(), new PlotCommand(),
+        new ExportCommand(), new DevicesCommand(), new SelfTestCommand(), new BenchCommand(), new PlotCommand(),
     ];
 
     /// <summary>

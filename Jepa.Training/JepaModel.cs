@@ -26,8 +26,13 @@ public sealed class JepaModel : IDisposable
 
     private readonly bool _ownsDevice;
 
-    private JepaModel(Device device, bool ownsDevice, LlamaModel model, ITokenizer tokenizer, ChatFormat format)
+    /// <summary>In a LoRA adapter folder: the embedding (and untied LM-head) rows of the tokens added to a pretrained
+    /// vocabulary (the [PRED] tokens), so the adapter reloads onto its base exactly.</summary>
+    public const string AddedRowsFile = "jepa_added_tokens.safetensors";
+
+    private JepaModel(Device device, bool ownsDevice, LlamaModel model, ITokenizer tokenizer, ChatFormat format, int? baseVocabSize = null)
     {
+        BaseVocabSize = baseVocabSize;
         Device = device;
         _ownsDevice = ownsDevice;
         Model = model;
@@ -38,6 +43,10 @@ public sealed class JepaModel : IDisposable
 
     /// <summary>The device.</summary>
     public Device Device { get; }
+
+    /// <summary>For a model opened with <see cref="LoadPretrained"/>: the pretrained vocabulary size, after which the
+    /// [PRED] rows were added; null for models created or saved here.</summary>
+    public int? BaseVocabSize { get; }
 
     /// <summary>The kernels.</summary>
     public KernelLibrary Ops { get; }
@@ -88,6 +97,8 @@ public sealed class JepaModel : IDisposable
     public static JepaModel Load(string directory, DeviceOptions? device = null)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Model folder '{directory}' does not exist.");
+        if (File.Exists(Path.Combine(directory, PeftConfig.FileName)) && !File.Exists(Path.Combine(directory, SafetensorsReader.SingleFileName)))
+            throw new InvalidDataException($"'{directory}' holds LoRA adapters only: open their base model and load them onto it (LoadLora; on the command line --model BASE --adapter {directory}).");
         ModelConfig config;
         int predictors = 8;
         string? recorded = null;
@@ -124,6 +135,47 @@ public sealed class JepaModel : IDisposable
             throw;
         }
     }
+
+    /// <summary>True when <paramref name="directory"/> is a Hugging Face model folder as published (config.json and
+    /// tokenizer.json, neither saved by Jepa nor a checkpoint), which <see cref="LoadPretrained"/> opens.</summary>
+    public static bool IsPretrainedFolder(string directory) =>
+        File.Exists(Path.Combine(directory, "config.json")) && File.Exists(Path.Combine(directory, TokenizerFiles.BpeFile))
+        && !File.Exists(Path.Combine(directory, "state.json")) && !File.Exists(Path.Combine(directory, TokenizerFiles.FormatFile));
+
+    /// <summary>
+    /// Opens a pretrained Hugging Face Llama-family folder (see <see cref="HfCheckpoint"/> and <see cref="HfTokenizer"/>) for
+    /// fine-tuning: its tokenizer gains <paramref name="predictorTokens"/> [PRED] tokens after the model's vocabulary, whose
+    /// embedding rows are added and initialised from <paramref name="seed"/>; the chat format is <paramref name="format"/>, else
+    /// the one its tokenizer_config.json's chat template names.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A file is missing or the model is not supported; the message names it.</exception>
+    public static JepaModel LoadPretrained(string directory, DeviceOptions? device = null, int predictorTokens = 8, ChatFormat? format = null, ulong seed = 0)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Model folder '{directory}' does not exist.");
+        var config = HfCheckpoint.ReadConfig(directory);
+        var folder = HfTokenizer.LoadFolder(directory, format);
+        if (folder.Tokenizer.VocabSize > config.VocabSize)
+            throw new InvalidDataException($"{directory}: tokenizer.json has ids up to {folder.Tokenizer.VocabSize - 1}, beyond the model's vocab_size {config.VocabSize}.");
+        var tokenizer = folder.Tokenizer.Special.Predictors.Count > 0 ? folder.Tokenizer : folder.Tokenizer.WithPredictors(predictorTokens, config.VocabSize);
+        int added = Math.Max(0, tokenizer.VocabSize - config.VocabSize);
+        var template = new ChatTemplate(tokenizer, folder.Format);
+        var dev = Device.Create(device);
+        try
+        {
+            var model = HfCheckpoint.Load(directory, new KernelLibrary(dev), added, seed);
+            return new JepaModel(dev, true, model, tokenizer, template.Format, config.VocabSize);
+        }
+        catch
+        {
+            dev.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens <paramref name="directory"/> whichever it holds: a pretrained Hugging Face folder (<see cref="LoadPretrained"/>,
+    /// with <paramref name="seed"/> for the added [PRED] rows) or a model or checkpoint saved here (<see cref="Load"/>).</summary>
+    public static JepaModel Open(string directory, DeviceOptions? device = null, ulong seed = 0) =>
+        IsPretrainedFolder(directory) ? LoadPretrained(directory, device, seed: seed) : Load(directory, device);
 
     /// <summary>
     /// Trains with LLM-JEPA. With <paramref name="runDirectory"/>, metrics and checkpoints go there;
@@ -188,11 +240,47 @@ public sealed class JepaModel : IDisposable
 
     /// <summary>Saves the attached adapters as a PEFT folder (<c>adapter_model.safetensors</c>, <c>adapter_config.json</c>).</summary>
     /// <exception cref="InvalidOperationException">No LoRA is attached.</exception>
-    public void SaveLora(string directory, string? baseModelNameOrPath = null) =>
-        (Model.Lora ?? throw new InvalidOperationException("No LoRA adapters are attached to save.")).Save(directory, baseModelNameOrPath);
+    /// <remarks>With a pretrained base (<see cref="BaseVocabSize"/>), the folder also holds the tokenizer with its [PRED] tokens,
+    /// the chat format and <see cref="AddedRowsFile"/> (the rows of the added tokens), so <see cref="LoadLora"/> restores exactly
+    /// this model onto the base; Python tools read the PEFT files alone.</remarks>
+    public void SaveLora(string directory, string? baseModelNameOrPath = null)
+    {
+        var lora = Model.Lora ?? throw new InvalidOperationException("No LoRA adapters are attached to save.");
+        lora.Save(directory, baseModelNameOrPath);
+        if (BaseVocabSize is not { } v || v >= Model.Config.VocabSize) return;
+        int rows = Model.Config.VocabSize - v, c = Model.Config.DModel;
+        var tensors = new Dictionary<string, HostTensor>();
+        foreach (var p in new[] { Model.Embed, Model.LmHead }.OfType<Autograd.Parameter>())
+            tensors[p.Name] = new HostTensor(p.Value.ToArray().AsMemory(v * c, rows * c), rows, c);
+        SafetensorsWriter.Write(Path.Combine(directory, AddedRowsFile), tensors, new Dictionary<string, string> { ["first_id"] = v.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        TokenizerFiles.Write(directory, Tokenizer, Format);
+    }
 
-    /// <summary>Attaches the PEFT LoRA adapter saved in <paramref name="directory"/> onto this (base) model.</summary>
-    public LoraAdapters LoadLora(string directory) => Model.LoadLora(directory);
+    /// <summary>Attaches the PEFT LoRA adapter saved in <paramref name="directory"/> onto this (base) model, and the rows of
+    /// added tokens when the folder holds them (<see cref="AddedRowsFile"/>).</summary>
+    /// <exception cref="InvalidDataException">A file is missing or does not fit this model; the message names it.</exception>
+    public LoraAdapters LoadLora(string directory)
+    {
+        string rowsPath = Path.Combine(directory, AddedRowsFile);
+        if (File.Exists(rowsPath))
+        {
+            using var rows = SafetensorsReader.Open(rowsPath);
+            int first = int.Parse(rows.Metadata.TryGetValue("first_id", out var f) ? f : "-1", System.Globalization.CultureInfo.InvariantCulture);
+            int c = Model.Config.DModel, n = Model.Config.VocabSize - first;
+            if (first != BaseVocabSize)
+                throw new InvalidDataException($"{rowsPath}: the adapter's added tokens start at id {first}, this model's at {BaseVocabSize?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none (not a pretrained base)"}.");
+            foreach (var p in new[] { Model.Embed, Model.LmHead }.OfType<Autograd.Parameter>())
+            {
+                var info = rows.Info(p.Name);
+                if (info.Shape.Count != 2 || info.Shape[0] != n || info.Shape[1] != c)
+                    throw new InvalidDataException($"{rowsPath}: '{p.Name}' has shape {info.ShapeString}, expected [{n}, {c}].");
+                var all = p.Value.ToArray();
+                rows.ReadFloat32(p.Name, all.AsSpan(first * c, n * c));
+                p.Value.CopyFrom(all);
+            }
+        }
+        return Model.LoadLora(directory);
+    }
 
     /// <summary>Folds the adapters into the base weights (W += (α/r)·B·A) and detaches them; <see cref="Save"/> then writes the merged model.</summary>
     public void MergeLora() => Model.MergeLora();

@@ -16,13 +16,14 @@ public sealed class EmbedCommand : ICommand
         {"text": ..., "embedding": [...]}.
         """,
         [
-            new("model", "DIR", "a saved model or a checkpoint folder; its tokenizer and chat format come with it"),
+            new("model", "DIR", "a saved model, a checkpoint folder or a Hugging Face model folder; its tokenizer and chat format come with it"),
             new("data", "FILE", "pairs (JSONL) whose user turns are embedded"),
             new("text", "TEXT", "one text to embed"),
             new("out", "FILE.jsonl", "where the embeddings go"),
             new("predictors", "k", "[PRED] tokens appended (0: Enc(text) alone)", "1"),
             new("last-token", "-n", "which token's state, counted from the end", "-1"),
             OptionSpec.Flag("front-pred", "put the [PRED] tokens before the text"),
+            CommonOptions.Adapter,
             CommonOptions.Device,
             CommonOptions.SkipBad,
             CommonOptions.Json,
@@ -40,7 +41,7 @@ public sealed class EmbedCommand : ICommand
         bool front = args.Flag("front-pred");
         IReadOnlyList<string> texts = args.String("text") is { } t ? [t]
             : DataFiles.Read(args.Required("data"), args.Flag("skip-bad"), context).Select(e => e.Text).ToArray();
-        using var model = JepaModel.Load(modelDir, CommonOptions.DeviceFrom(args));
+        using var model = CommonOptions.OpenModel(args, modelDir);
         string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
         if (dir is not null) Directory.CreateDirectory(dir);
         int dim = 0;

@@ -19,12 +19,13 @@ public sealed class EvalCommand : ICommand
         reference may be a JSON list of answers or answers separated by '|').
         """,
         [
-            new("model", "DIR", "a saved model (jepa train's DIR/model) or a checkpoint folder; its tokenizer and chat format come with it"),
+            new("model", "DIR", "a saved model (jepa train's DIR/model), a checkpoint folder or a Hugging Face model folder; its tokenizer and chat format come with it"),
             new("data", "FILE", "evaluation pairs, JSONL (chat \"messages\" or {\"text\",\"code\"})"),
             OptionSpec.Choice("metric", "how answers are scored", "exact", AnswerMetrics.Names.ToArray()),
             new("count", "N", "evaluate only the first N examples", "all"),
             new("out", "PRED.jsonl", "write per-example predictions here"),
             .. CommonOptions.Generation,
+            CommonOptions.Adapter,
             CommonOptions.Device,
             CommonOptions.SkipBad,
             CommonOptions.Json,
@@ -42,7 +43,7 @@ public sealed class EvalCommand : ICommand
         var generation = CommonOptions.GenerationFrom(args);
         var examples = DataFiles.Read(dataPath, args.Flag("skip-bad"), context);
         if (count is { } n && n < examples.Count) examples = examples.Take(n).ToArray();
-        using var model = JepaModel.Load(modelDir, CommonOptions.DeviceFrom(args));
+        using var model = CommonOptions.OpenModel(args, modelDir);
         string? outPath = args.String("out");
         var result = EvalRunner.Run(model, examples, metric, generation, outPath, context);
         if (args.Flag("json"))

@@ -14,10 +14,11 @@ public sealed class GenerateCommand : ICommand
         with --temperature and --top-p. Prints the answer on standard output.
         """,
         [
-            new("model", "DIR", "a saved model or a checkpoint folder; its tokenizer and chat format come with it"),
+            new("model", "DIR", "a saved model, a checkpoint folder or a Hugging Face model folder; its tokenizer and chat format come with it"),
             new("prompt", "TEXT", "the user turn (the Text view)"),
             new("system", "TEXT", "a system prompt", "none"),
             .. CommonOptions.Generation,
+            CommonOptions.Adapter,
             CommonOptions.Device,
             CommonOptions.Json,
         ]);
@@ -30,7 +31,7 @@ public sealed class GenerateCommand : ICommand
     {
         string modelDir = args.Required("model"), prompt = args.Required("prompt");
         var generation = CommonOptions.GenerationFrom(args);
-        using var model = JepaModel.Load(modelDir, CommonOptions.DeviceFrom(args));
+        using var model = CommonOptions.OpenModel(args, modelDir);
         string answer = model.Generate(prompt, generation, args.String("system"));
         context.Out.WriteLine(args.Flag("json")
             ? JsonLine.Of(new Dictionary<string, object?> { ["prompt"] = prompt, ["completion"] = answer })

@@ -9,6 +9,7 @@ using Jepa.Training;
 using Jepa.Training.Data;
 using Jepa.Training.Evaluation;
 using Jepa.Training.Generation;
+using Jepa.Training.Lora;
 using Jepa.Training.Model;
 using Jepa.Training.Objective;
 using Jepa.Training.Optim;
@@ -59,7 +60,12 @@ public sealed class TrainCommand : ICommand
         [
             new("data", "FILE", "training pairs, JSONL: chat \"messages\" (system/user/assistant) or {\"text\",\"code\"}", "built-in regex pairs"),
             new("out", "DIR", "run folder (must not hold a run already)"),
-            new("model", "DIR", "start from a saved model or checkpoint folder (fine-tuning)", "a new model"),
+            new("model", "DIR", "fine-tune a saved model, a checkpoint, or a Hugging Face Llama/Qwen2/Mistral folder (its tokenizer and chat template; [PRED] tokens are added)", "a new model"),
+            new("lora-rank", "r", "train LoRA adapters of rank r on a frozen base (0: full fine-tuning)", "0"),
+            new("lora-alpha", "α", "LoRA scaling α (the update is scaled by α/r)", "2r"),
+            new("lora-dropout", "p", "dropout on the LoRA branch's input", "0.05"),
+            new("lora-targets", "LIST", "projections to adapt: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj or all", "q_proj,v_proj"),
+            OptionSpec.Flag("merge", "with LoRA, also fold the adapters into the base and save the merged model in RUN/model"),
             new("tokenizer", "FILE", "a new model's tokenizer: a byte-level BPE tokenizer.json (e.g. from 'jepa tokenizer train') or a Hugging Face tokenizer folder; sets the vocabulary", "bytes"),
             new("chat-template", "NAME|FILE", "a new model's chat format: jepa, llama3, chatml, or a JSON format file", "jepa; detected for a tokenizer folder"),
             new("config", "FILE.json", "a model config (\"model\": {...} or a ModelConfig/HF config.json) and/or options by name"),
@@ -129,9 +135,13 @@ public sealed class TrainCommand : ICommand
         }
         string outDir = args.Required("out");
         CheckOutDirectory(outDir);
-        if (args.Has("model") && (args.Has("tokenizer") || args.Has("chat-template")))
-            throw new UsageException("--tokenizer and --chat-template apply to a new model; a saved --model keeps its own.");
-        var (tokenizer, format) = TokenizerFrom(args);
+        bool pretrained = args.String("model") is { } m && JepaModel.IsPretrainedFolder(m);
+        if (args.Has("model") && args.Has("tokenizer"))
+            throw new UsageException("--tokenizer applies to a new model; --model brings its own.");
+        if (args.Has("model") && !pretrained && args.Has("chat-template"))
+            throw new UsageException("--chat-template applies to a new model or a Hugging Face folder; a saved --model keeps its own.");
+        var lora = LoraFrom(args);
+        var (tokenizer, format) = pretrained ? (null, args.String("chat-template") is { } t ? ChatFormat.Resolve(t) : null) : TokenizerFrom(args);
 
         var settings = new RunSettings(
             args.String("data") is { } d ? Path.GetFullPath(d) : null,
@@ -140,14 +150,17 @@ public sealed class TrainCommand : ICommand
             args.NonNegativeInt("eval-count"),
             args.Flag("skip-bad"),
             args.Choice("metric") ?? (args.Has("data") ? "exact" : "regex"),
-            args.PositiveInt("max-new-tokens") ?? 64);
+            args.PositiveInt("max-new-tokens") ?? 64,
+            args.String("model") is { } b ? Path.GetFullPath(b) : null,
+            args.Flag("merge"));
         var jepa = JepaFrom(args);
         var (train, evalSet) = LoadData(settings, context);
         var device = CommonOptions.DeviceFrom(args);
         ulong seed = args.ULong("seed") ?? 42;
         using var model = args.String("model") is { } modelDir
-            ? JepaModel.Load(modelDir, device)
+            ? pretrained ? JepaModel.LoadPretrained(modelDir, device, PredictorTokens, format, seed) : JepaModel.Load(modelDir, device)
             : CreateModel(config!, seed, device, tokenizer, format);
+        if (lora is not null) model.AttachLora(lora, seed);
         var options = TrainFrom(args, model.Model.Config, seed);
         Directory.CreateDirectory(outDir);
         settings.Write(outDir);
@@ -208,6 +221,28 @@ public sealed class TrainCommand : ICommand
         if (File.Exists(outDir)) throw new IOException($"--out '{outDir}' is a file, not a folder.");
         if (Trainer.ListCheckpoints(outDir).Count > 0 || File.Exists(Path.Combine(outDir, "metrics.jsonl")))
             throw new IOException($"'{outDir}' already holds a training run. Continue it with 'jepa train --resume {outDir}' or choose another --out.");
+    }
+
+    /// <summary>The LoRA options of --lora-*, or null for full fine-tuning (--lora-rank 0 or absent).</summary>
+    private static LoraOptions? LoraFrom(ParsedArgs a)
+    {
+        int rank = a.NonNegativeInt("lora-rank") ?? 0;
+        if (rank == 0)
+        {
+            foreach (string name in (string[])["lora-alpha", "lora-dropout", "lora-targets", "merge"])
+                if (a.Has(name)) throw new UsageException($"--{name} needs --lora-rank r > 0.");
+            return null;
+        }
+        string targets = a.String("lora-targets") ?? "q_proj,v_proj";
+        var o = new LoraOptions
+        {
+            Rank = rank,
+            Alpha = a.Float("lora-alpha") ?? 2f * rank,
+            Dropout = a.Float("lora-dropout") ?? 0.05f,
+            Targets = targets == "all" ? LoraOptions.AllTargets : targets.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+        };
+        try { return o.Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
 
     private static JepaOptions JepaFrom(ParsedArgs a)
@@ -303,10 +338,33 @@ public sealed class TrainCommand : ICommand
         if (args.NonNegativeInt("checkpoint-every") is { } every) options = options with { CheckpointEvery = every };
         options.Validate();
         var (train, evalSet) = LoadData(settings, context);
-        using var model = JepaModel.Load(checkpoint, CommonOptions.DeviceFrom(args));
+        using var model = OpenForResume(checkpoint, settings, options.Seed, CommonOptions.DeviceFrom(args));
         settings.Write(dir);
         TrimMetrics(Path.Combine(dir, "metrics.jsonl"), state.Step);
         return TrainAndEvaluate(model, train, evalSet, state.Jepa, options, settings, dir, checkpoint, args.Flag("json"), context);
+    }
+
+    /// <summary>The model a checkpoint continues: itself, or for a LoRA checkpoint (adapters only) the run's base model with
+    /// adapters of the saved shape, which the trainer then restores.</summary>
+    private static JepaModel OpenForResume(string checkpoint, RunSettings settings, ulong seed, DeviceOptions? device)
+    {
+        if (!File.Exists(Path.Combine(checkpoint, PeftConfig.FileName))) return JepaModel.Load(checkpoint, device);
+        string baseDir = settings.BaseModel ?? throw new InvalidDataException($"{checkpoint} holds LoRA adapters but the run does not record its base model.");
+        var lora = LoraAdapters.ReadOptions(checkpoint);
+        string formatFile = Path.Combine(checkpoint, TokenizerFiles.FormatFile);
+        var model = JepaModel.IsPretrainedFolder(baseDir)
+            ? JepaModel.LoadPretrained(baseDir, device, PredictorTokens, File.Exists(formatFile) ? ChatFormat.Load(formatFile) : null, seed)
+            : JepaModel.Load(baseDir, device);
+        try
+        {
+            model.AttachLora(lora, seed);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Drops metric lines of steps after <paramref name="step"/> (written after the checkpoint a run resumes from).</summary>
@@ -381,10 +439,25 @@ public sealed class TrainCommand : ICommand
             return ExitCodes.Interrupted;
         }
 
-        string modelDir = Path.Combine(outDir, "model");
-        model.Save(modelDir);
+        string? modelDir = Path.Combine(outDir, "model"), adapterDir = null;
+        if (model.Lora is not null)
+        {
+            adapterDir = Path.Combine(outDir, "adapter");
+            model.SaveLora(adapterDir, settings.BaseModel);
+            if (settings.Merge)
+            {
+                model.MergeLora();
+                model.Save(modelDir);
+            }
+            else modelDir = null;
+        }
+        else model.Save(modelDir);
         if (!json)
-            context.Out.WriteLine($"trained {result.Steps} steps in {TrainProgress.Duration(trainSeconds)}; model saved in {modelDir}");
+        {
+            string saved = adapterDir is null ? $"model saved in {modelDir}"
+                : $"LoRA adapter saved in {adapterDir}" + (modelDir is null ? $" (use it with --model {settings.BaseModel} --adapter {adapterDir})" : $", merged model in {modelDir}");
+            context.Out.WriteLine($"trained {result.Steps} steps in {TrainProgress.Duration(trainSeconds)}; {saved}");
+        }
 
         EvalResult? eval = null, exact = null;
         string? predictions = null;
@@ -410,7 +483,7 @@ public sealed class TrainCommand : ICommand
         {
             ["type"] = "summary", ["cancelled"] = false, ["steps"] = result.Steps, ["train_seconds"] = Math.Round(trainSeconds, 2),
             ["lm_loss"] = result.Last?.LmLoss, ["jepa_loss"] = result.Last?.JepaLoss, ["cosine"] = result.Last?.Cosine,
-            ["checkpoint"] = result.Checkpoint, ["model"] = modelDir, ["predictions"] = predictions,
+            ["checkpoint"] = result.Checkpoint, ["model"] = modelDir, ["adapter"] = adapterDir, ["predictions"] = predictions,
             ["eval"] = eval is null ? null : EvalRunner.Summary(eval), ["exact"] = exact is null ? null : EvalRunner.Summary(exact),
         };
         RunJson.WriteAtomic(Path.Combine(outDir, "summary.json"), JsonLine.Indented(summary) + "\n");

@@ -1,5 +1,6 @@
 using Jepa.Cli.Options;
 using Jepa.Core;
+using Jepa.Training;
 using Jepa.Training.Generation;
 
 namespace Jepa.Cli.Support;
@@ -15,6 +16,30 @@ public static class CommonOptions
 
     /// <summary><c>--json</c>.</summary>
     public static OptionSpec Json { get; } = OptionSpec.Flag("json", "print JSON objects on standard output instead of text");
+
+    /// <summary><c>--adapter DIR</c>.</summary>
+    public static OptionSpec Adapter { get; } = new("adapter", "DIR", "a LoRA adapter folder (jepa train's RUN/adapter, or a PEFT folder) loaded onto --model", "none");
+
+    /// <summary>The model of <c>--model</c> (a saved model, a checkpoint or a Hugging Face folder) with the LoRA adapter of
+    /// <c>--adapter</c> when given, on the device of <c>--device</c>.</summary>
+    public static JepaModel OpenModel(ParsedArgs args, string modelDir)
+    {
+        var model = JepaModel.Open(modelDir, DeviceFrom(args));
+        try
+        {
+            if (args.String("adapter") is { } adapter)
+            {
+                if (!Directory.Exists(adapter)) throw new DirectoryNotFoundException($"Adapter folder '{adapter}' does not exist.");
+                model.LoadLora(adapter);
+            }
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Decoding options.</summary>
     public static OptionSpec[] Generation { get; } =

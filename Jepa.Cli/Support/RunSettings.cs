@@ -14,7 +14,10 @@ namespace Jepa.Cli.Support;
 /// <param name="SkipBad">Skip malformed JSONL lines.</param>
 /// <param name="Metric">The metric's name.</param>
 /// <param name="MaxNewTokens">Token limit of generated answers.</param>
-public sealed record RunSettings(string? Data, int TrainCount, string? EvalData, int? EvalCount, bool SkipBad, string Metric, int MaxNewTokens)
+/// <param name="BaseModel">Full path of the <c>--model</c> folder the run fine-tunes, or null for a new model.</param>
+/// <param name="Merge">With LoRA, also save the merged model.</param>
+public sealed record RunSettings(string? Data, int TrainCount, string? EvalData, int? EvalCount, bool SkipBad, string Metric, int MaxNewTokens,
+    string? BaseModel = null, bool Merge = false)
 {
     /// <summary>The file name in a run folder.</summary>
     public const string FileName = "run.json";
