@@ -7,7 +7,8 @@ namespace Jepa.Kernels;
 
 /// <summary>
 /// Inverted dropout with a counter-based mask: element i of a call keyed by (<c>seed</c>, <c>stream</c>) is kept when
-/// <see cref="Philox.Uniform"/>(seed, stream, i) ≥ p, and kept elements are scaled by 1/(1−p). The mask is a pure
+/// output i mod 4 of the Philox block (seed, stream, ⌊i/4⌋), read as a uniform in [0, 1) from its top 24 bits, is ≥ p
+/// (<see cref="Keeps"/>; one block serves four elements), and kept elements are scaled by 1/(1−p). The mask is a pure
 /// function of (seed, stream, i), so the backward regenerates it instead of storing it, and the same bits come out
 /// on the host, the CPU accelerator and GPUs whatever the thread count.
 /// </summary>
@@ -33,7 +34,17 @@ public sealed class Dropout
 
     /// <summary>Whether element <paramref name="index"/> of the mask keyed by (<paramref name="seed"/>, <paramref name="stream"/>)
     /// is kept at drop probability <paramref name="p"/> (the host reference of the kernels' mask).</summary>
-    public static bool Keeps(ulong seed, ulong stream, long index, float p) => Philox.Uniform(seed, stream, (ulong)index) >= p;
+    public static bool Keeps(ulong seed, ulong stream, long index, float p)
+    {
+        Philox.Block(seed, stream, (ulong)index >> 2, out uint r0, out uint r1, out uint r2, out uint r3);
+        return Kept(Lane((int)(index & 3), r0, r1, r2, r3), p);
+    }
+
+    /// <summary>Output <paramref name="lane"/> of a Philox block.</summary>
+    private static uint Lane(int lane, uint r0, uint r1, uint r2, uint r3) => lane == 0 ? r0 : lane == 1 ? r1 : lane == 2 ? r2 : r3;
+
+    /// <summary>Whether 32 random bits keep an element: their top 24 bits as a uniform in [0, 1) reach <paramref name="p"/>.</summary>
+    private static bool Kept(uint bits, float p) => (bits >> 8) * (1.0f / 16777216.0f) >= p;
 
     private static float ScaleOf(string op, float p)
     {
@@ -66,13 +77,19 @@ public sealed class Dropout
     private static void ForwardKernel(Index1D t, int per, int n, float p, float scale, ulong seed, ulong stream, ArrayView<float> x, ArrayView<float> y)
     {
         for (int i = Chunk.Start(t, per), e = Chunk.End(t, per, n); i < e; i++)
-            y[i] = Philox.Uniform(seed, stream, (ulong)i) >= p ? x[i] * scale : 0f;
+        {
+            Philox.Block(seed, stream, (ulong)i >> 2, out uint r0, out uint r1, out uint r2, out uint r3);
+            y[i] = Kept(Lane(i & 3, r0, r1, r2, r3), p) ? x[i] * scale : 0f;
+        }
     }
 
     private static void BackwardKernel(Index1D t, int per, int n, float p, float scale, ulong seed, ulong stream, ArrayView<float> dy, ArrayView<float> dx)
     {
         for (int i = Chunk.Start(t, per), e = Chunk.End(t, per, n); i < e; i++)
-            if (Philox.Uniform(seed, stream, (ulong)i) >= p) dx[i] += dy[i] * scale;
+        {
+            Philox.Block(seed, stream, (ulong)i >> 2, out uint r0, out uint r1, out uint r2, out uint r3);
+            if (Kept(Lane(i & 3, r0, r1, r2, r3), p)) dx[i] += dy[i] * scale;
+        }
     }
 
     private int HostThreads()
@@ -85,11 +102,16 @@ public sealed class Dropout
     private static unsafe void Host(int threads, float* src, float* dst, int n, float p, float scale, ulong seed, ulong stream, bool accumulate) =>
         HostParallel.ForRanges(n, HostParallel.Chunk, threads, (s, e) =>
         {
-            for (long i = s; i < e; i++)
+            // one Philox block serves four consecutive elements
+            for (long i = s; i < e;)
             {
-                bool keep = Philox.Uniform(seed, stream, (ulong)i) >= p;
-                if (accumulate) { if (keep) dst[i] += src[i] * scale; }
-                else dst[i] = keep ? src[i] * scale : 0f;
+                Philox.Block(seed, stream, (ulong)i >> 2, out uint r0, out uint r1, out uint r2, out uint r3);
+                for (int lane = (int)(i & 3); lane < 4 && i < e; lane++, i++)
+                {
+                    bool keep = Kept(Lane(lane, r0, r1, r2, r3), p);
+                    if (accumulate) { if (keep) dst[i] += src[i] * scale; }
+                    else dst[i] = keep ? src[i] * scale : 0f;
+                }
             }
         });
 }
