@@ -41,6 +41,21 @@ public sealed class LlamaFixtureTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Fact]
+    public void TinyQwen2WithHeadDimBiasesAndLlama3RopeScalingReproducesReferenceLogits()
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny-qwen2");
+        using var model = HfCheckpoint.Load(dir, f.Ops);
+        Assert.True(model.Config is { QkvBias: true, OutputBias: false, HeadDim: 24, TieEmbeddings: true, RopeScaling.Type: "llama3" });
+        using var expected = SafetensorsReader.Open(Path.Combine(dir, "expected.safetensors"));
+        using var batch = new SequenceBatch(f.Device, 2, 40, expected.ReadInt32("input_ids"), 96);
+        using var tape = new Tape(f.Ops, recordGradients: false);
+        var hidden = model.Forward(tape, batch);
+        var logits = model.Logits(tape, hidden);
+        Reference.AssertClose(hidden.Value.ToArray(), Reference.ToDouble(expected.ReadFloat32("last_hidden_state")), 1e-4, "last hidden state");
+        Reference.AssertClose(logits.Value.ToArray(), Reference.ToDouble(expected.ReadFloat32("logits")), 1e-4, "logits");
+    }
+
+    [Fact]
     public void MissingOrMisshapenTensorIsNamed()
     {
         var config = new ModelConfig(128, 64, 2, 4, 2, 176);
