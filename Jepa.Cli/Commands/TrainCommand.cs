@@ -63,7 +63,7 @@ public sealed class TrainCommand : ICommand
             new("model", "DIR", "fine-tune a saved model, a checkpoint, or a Hugging Face Llama/Qwen2/Mistral folder (its tokenizer and chat template; [PRED] tokens are added)", "a new model"),
             new("lora-rank", "r", "train LoRA adapters of rank r on a frozen base (0: full fine-tuning)", "0"),
             new("lora-alpha", "α", "LoRA scaling α (the update is scaled by α/r)", "2r"),
-            new("lora-dropout", "p", "dropout on the LoRA branch's input", "0.05"),
+            new("lora-dropout", "p", "dropout on the LoRA branch's input (as PEFT's lora_dropout)", "0"),
             new("lora-targets", "LIST", "projections to adapt: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj or all", "q_proj,v_proj"),
             OptionSpec.Flag("merge", "with LoRA, also fold the adapters into the base and save the merged model in RUN/model"),
             new("tokenizer", "FILE", "a new model's tokenizer: a byte-level BPE tokenizer.json (e.g. from 'jepa tokenizer train') or a Hugging Face tokenizer folder; sets the vocabulary", "bytes"),
@@ -238,7 +238,7 @@ public sealed class TrainCommand : ICommand
         {
             Rank = rank,
             Alpha = a.Float("lora-alpha") ?? 2f * rank,
-            Dropout = a.Float("lora-dropout") ?? 0.05f,
+            Dropout = a.Float("lora-dropout") ?? 0f,
             Targets = targets == "all" ? LoraOptions.AllTargets : targets.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
         };
         try { return o.Validate(); }
