@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using Jepa.Core;
 using Jepa.Kernels.Cpu;
+using System.Runtime.Intrinsics;
 
 namespace Jepa.Kernels;
 
@@ -98,20 +99,60 @@ public sealed class Dropout
         return G.CpuChunks;
     }
 
-    /// <summary>The host path: the same per-element formulas in fixed ranges.</summary>
+    /// <summary>The host path: the same per-element formulas in fixed ranges, 32 elements (eight Philox blocks) at a time
+    /// through <see cref="PhiloxSimd.Words32"/> when AVX2 is there, element by element at the ragged ends of a range
+    /// (and everywhere without AVX2). Both draw the same words, so the result is bitwise that of the kernels.</summary>
     private static unsafe void Host(int threads, float* src, float* dst, int n, float p, float scale, ulong seed, ulong stream, bool accumulate) =>
         HostParallel.ForRanges(n, HostParallel.Chunk, threads, (s, e) =>
         {
-            // one Philox block serves four consecutive elements
-            for (long i = s; i < e;)
+            long i = s;
+            if (PhiloxSimd.IsSupported)
             {
-                Philox.Block(seed, stream, (ulong)i >> 2, out uint r0, out uint r1, out uint r2, out uint r3);
-                for (int lane = (int)(i & 3); lane < 4 && i < e; lane++, i++)
+                // head up to a block boundary, then whole groups of eight blocks
+                long head = Math.Min(e, (s + 3) & ~3L);
+                HostScalar(src, dst, i, head, p, scale, seed, stream, accumulate);
+                i = head;
+                for (; i + 32 <= e; i += 32)
                 {
-                    bool keep = Kept(Lane(lane, r0, r1, r2, r3), p);
-                    if (accumulate) { if (keep) dst[i] += src[i] * scale; }
-                    else dst[i] = keep ? src[i] * scale : 0f;
+                    PhiloxSimd.Words32(seed, stream, (ulong)i >> 2, out var w0, out var w1, out var w2, out var w3);
+                    Apply8(w0, src + i, dst + i, p, scale, accumulate);
+                    Apply8(w1, src + i + 8, dst + i + 8, p, scale, accumulate);
+                    Apply8(w2, src + i + 16, dst + i + 16, p, scale, accumulate);
+                    Apply8(w3, src + i + 24, dst + i + 24, p, scale, accumulate);
                 }
             }
+            HostScalar(src, dst, i, e, p, scale, seed, stream, accumulate);
         });
+
+    /// <summary>Elements [<paramref name="s"/>, <paramref name="e"/>) one by one, one Philox block per four consecutive elements.</summary>
+    private static unsafe void HostScalar(float* src, float* dst, long s, long e, float p, float scale, ulong seed, ulong stream, bool accumulate)
+    {
+        for (long i = s; i < e;)
+        {
+            Philox.Block(seed, stream, (ulong)i >> 2, out uint r0, out uint r1, out uint r2, out uint r3);
+            for (int lane = (int)(i & 3); lane < 4 && i < e; lane++, i++)
+            {
+                bool keep = Kept(Lane(lane, r0, r1, r2, r3), p);
+                if (accumulate) { if (keep) dst[i] += src[i] * scale; }
+                else dst[i] = keep ? src[i] * scale : 0f;
+            }
+        }
+    }
+
+    /// <summary>Eight elements with their eight words: <see cref="Kept"/> lane by lane ((bits ≫ 8) is below 2^24, so its
+    /// conversion to float and the product by 2^−24 are exact, as in the scalar formula), then the kernels' select or
+    /// accumulate (a select, not an added zero, so a dropped −0 gradient stays −0).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Apply8(Vector256<uint> words, float* src, float* dst, float p, float scale, bool accumulate)
+    {
+        var u = Vector256.ConvertToSingle(Vector256.ShiftRightLogical(words, 8).AsInt32()) * Vector256.Create(1.0f / 16777216.0f);
+        var keep = Vector256.GreaterThanOrEqual(u, Vector256.Create(p));
+        var v = Vector256.Load(src) * Vector256.Create(scale);
+        if (accumulate)
+        {
+            var d = Vector256.Load(dst);
+            Vector256.ConditionalSelect(keep, d + v, d).Store(dst);
+        }
+        else Vector256.ConditionalSelect(keep, v, Vector256<float>.Zero).Store(dst);
+    }
 }

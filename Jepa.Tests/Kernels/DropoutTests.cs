@@ -99,6 +99,26 @@ public sealed class DropoutTests(CpuFixture f) : IClassFixture<CpuFixture>
         Reference.AssertBitwiseEqual(a.ToArray(), b.ToArray(), "kernel vs host");
     }
 
+    // Sizes across several host ranges (16384 elements each) with ragged ends, so the host path's eight-block vector
+    // groups, its scalar tails and the kernel all meet; x holds NaN and dx −0 so that the select of dropped elements shows.
+    [Theory]
+    [InlineData(31, 0.5f)]
+    [InlineData(2 * 16384 + 45, 0.05f)]
+    public void KernelAndHostPathsAgreeBitwiseForwardAndBackward(int n, float p)
+    {
+        var x = Reference.Random(n, 11); var dy = Reference.Random(n, 12); var dx0 = Reference.Random(n, 13);
+        for (int i = 0; i < n; i += 7) { x[i] = float.NaN; dx0[i] = -0f; }
+        float[] Run(KernelPath path)
+        {
+            using var tx = f.Upload(x, n); using var y = Tensor.Empty(f.Device, n);
+            using var tdy = f.Upload(dy, n); using var dx = f.Upload(dx0, n);
+            f.Lib(path).Dropout.Forward(tx.View, y.View, n, p, Seed, Stream);
+            f.Lib(path).Dropout.Backward(tdy.View, dx.View, n, p, Seed, Stream);
+            return [.. y.ToArray(), .. dx.ToArray()];
+        }
+        Reference.AssertBitwiseEqual(Run(KernelPath.Kernel), Run(KernelPath.Host), "kernel vs host");
+    }
+
     [Fact]
     public void KernelsAreInTheCatalogThePtxTestCompiles()
     {
