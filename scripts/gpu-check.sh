@@ -57,6 +57,8 @@ PY
 export JEPA_DEVICE=cuda
 run bench-kernels "$bench" --filter '*MatMul*' '*Attention*' '*Elementwise*' --job short
 run bench-steps   "$bench" steps --config m --repeats 3
+run bench-lora    "$bench" steps --config m --repeats 1 --lm-only --lora   # peak memory: LoRA against full fine-tuning
+run jepa-bench    "$jepa" bench --device cuda --config m --json
 if [ -n "$peer" ] && command -v python3 >/dev/null; then
   run torch-steps python3 "$peer" --cuda 32000 768 12 12 2048 512 8
 fi
