@@ -183,6 +183,33 @@ public sealed class HfFamilyTests(CpuFixture f) : IClassFixture<CpuFixture>, IDi
     }
 
     [Fact]
+    public void ShardedFolderWithIndexLoadsLikeTheSingleFile()
+    {
+        using var model = RandomBiasModel();
+        var names = model.Parameters.Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        var map = new JsonObject();
+        for (int shard = 0; shard < 2; shard++)
+        {
+            string file = $"model-0000{shard + 1}-of-00002.safetensors";
+            var part = names.Where((_, i) => i % 2 == shard).ToList();
+            SafetensorsWriter.Write(Path.Combine(_dir, file), part.ToDictionary(n => n, n => model.Parameters.First(p => p.Name == n).Value),
+                dtype: SafetensorsDType.BF16);
+            foreach (string n in part) map[n] = file;
+        }
+        File.WriteAllText(Path.Combine(_dir, "model.safetensors.index.json"), new JsonObject { ["metadata"] = new JsonObject(), ["weight_map"] = map }.ToJsonString());
+        File.WriteAllText(Path.Combine(_dir, "config.json"), HfConfig.ToJson(model.Config));
+        using var sharded = HfCheckpoint.Load(_dir, f.Ops);
+        string single = Path.Combine(_dir, "single");
+        Directory.CreateDirectory(single);
+        SafetensorsWriter.Write(Path.Combine(single, "model.safetensors"), model.Parameters.ToDictionary(p => p.Name, p => p.Value), dtype: SafetensorsDType.BF16);
+        File.WriteAllText(Path.Combine(single, "config.json"), HfConfig.ToJson(model.Config));
+        using var whole = HfCheckpoint.Load(single, f.Ops);
+        int[] ids = [3, 1, 4, 1, 5, 9, 2, 6];
+        Reference.AssertBitwiseEqual(Logits(sharded, ids), Logits(whole, ids), "sharded against single-file logits");
+        Assert.NotEqual(Logits(model, ids), Logits(whole, ids)); // BF16 rounding did happen
+    }
+
+    [Fact]
     public void GrownVocabularyKeepsOldLogitsAndAddsTypicalDistinctRows()
     {
         using var model = RandomBiasModel();
