@@ -140,6 +140,26 @@ public sealed class Tensor : IDisposable
         View.CopyToCPU(Device.Accelerator.DefaultStream, destination);
     }
 
+    /// <summary>Copies host data into elements [<paramref name="offset"/>, offset + data.Length) of the tensor (row-major).</summary>
+    public void CopyFrom(long offset, ReadOnlySpan<float> data)
+    {
+        CheckRange(offset, data.Length);
+        View.SubView(offset, data.Length).CopyFromCPU(Device.Accelerator.DefaultStream, data);
+    }
+
+    /// <summary>Copies elements [<paramref name="offset"/>, offset + destination.Length) of the tensor into host memory.</summary>
+    public void CopyTo(long offset, Span<float> destination)
+    {
+        CheckRange(offset, destination.Length);
+        View.SubView(offset, destination.Length).CopyToCPU(Device.Accelerator.DefaultStream, destination);
+    }
+
+    private void CheckRange(long offset, int count)
+    {
+        if (offset < 0 || offset + count > Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, $"Elements [{offset}, {offset + count}) are outside tensor {ShapeString} of {Length}.");
+    }
+
     /// <summary>Copies the tensor into a new host array.</summary>
     public float[] ToArray()
     {

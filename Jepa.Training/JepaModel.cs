@@ -251,7 +251,11 @@ public sealed class JepaModel : IDisposable
         int rows = Model.Config.VocabSize - v, c = Model.Config.DModel;
         var tensors = new Dictionary<string, HostTensor>();
         foreach (var p in new[] { Model.Embed, Model.LmHead }.OfType<Autograd.Parameter>())
-            tensors[p.Name] = new HostTensor(p.Value.ToArray().AsMemory(v * c, rows * c), rows, c);
+        {
+            var added = new float[rows * c];
+            p.Value.CopyTo((long)v * c, added);
+            tensors[p.Name] = new HostTensor(added, rows, c);
+        }
         SafetensorsWriter.Write(Path.Combine(directory, AddedRowsFile), tensors, new Dictionary<string, string> { ["first_id"] = v.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         TokenizerFiles.Write(directory, Tokenizer, Format);
     }
@@ -274,9 +278,9 @@ public sealed class JepaModel : IDisposable
                 var info = rows.Info(p.Name);
                 if (info.Shape.Count != 2 || info.Shape[0] != n || info.Shape[1] != c)
                     throw new InvalidDataException($"{rowsPath}: '{p.Name}' has shape {info.ShapeString}, expected [{n}, {c}].");
-                var all = p.Value.ToArray();
-                rows.ReadFloat32(p.Name, all.AsSpan(first * c, n * c));
-                p.Value.CopyFrom(all);
+                var added = new float[n * c];
+                rows.ReadFloat32(p.Name, added);
+                p.Value.CopyFrom((long)first * c, added);
             }
         }
         return Model.LoadLora(directory);
