@@ -20,6 +20,8 @@ public sealed class KernelLibrary
         Embedding = new Embedding(Cache, path);
         CrossEntropy = new CrossEntropy(Cache, path: path);
         JepaDistance = new JepaDistance(Cache, path: path);
+        SigReg = new SigReg(Cache);
+        VicReg = new VicReg(Cache);
         MatMul = new MatMul(Cache, path: path);
         CachedAttention = new CachedAttention(Cache);
         RmsNorm = new RmsNorm(Cache, path: path);
@@ -51,6 +53,12 @@ public sealed class KernelLibrary
 
     /// <summary>JEPA distances between predicted and target embeddings (cosine, L2, MSE, InfoNCE).</summary>
     public JepaDistance JepaDistance { get; }
+
+    /// <summary>SIGReg (LeJEPA's Epps–Pulley test of projected embeddings against N(0, 1)), forward and backward.</summary>
+    public SigReg SigReg { get; }
+
+    /// <summary>VICReg's variance and covariance terms, forward and backward.</summary>
+    public VicReg VicReg { get; }
 
     /// <summary>Batched matrix products in the NN, NT and TN forms, with their backward.</summary>
     public MatMul MatMul { get; }

@@ -16,7 +16,7 @@ namespace Jepa.Training;
 
 /// <summary>
 /// The library entry point for .NET applications: a language model with its tokenizer on a device.
-/// Create or load one, <see cref="Train"/> it with LLM-JEPA, <see cref="Embed"/> text into the JEPA
+/// Create or load one, <see cref="Train"/> it with LLM-JEPA, <see cref="Embed(string, JepaOptions?)"/> text into the JEPA
 /// embedding space, <see cref="Generate"/> answers, and <see cref="Save"/> it (Hugging Face layout).
 /// </summary>
 public sealed class JepaModel : IDisposable
@@ -181,30 +181,35 @@ public sealed class JepaModel : IDisposable
     /// Trains with LLM-JEPA. With <paramref name="runDirectory"/>, metrics and checkpoints go there;
     /// <paramref name="resumeFrom"/> continues from a checkpoint folder bit-exactly. Cancellation saves a
     /// checkpoint (when there is a run directory) and returns with <see cref="TrainResult.Cancelled"/> set.
+    /// <paramref name="epochCompleted"/> is called with (epochs completed, step) after each epoch but the last (e.g. to evaluate
+    /// the model as it trains).
     /// </summary>
     public TrainResult Train(IReadOnlyList<PairExample> data, JepaOptions jepa, TrainOptions options, string? runDirectory = null,
-        IProgress<StepMetrics>? progress = null, CancellationToken cancellation = default, string? resumeFrom = null, Action<string>? warning = null)
+        IProgress<StepMetrics>? progress = null, CancellationToken cancellation = default, string? resumeFrom = null, Action<string>? warning = null,
+        Action<int, int>? epochCompleted = null)
     {
         using var trainer = new Trainer(Model, Tokenizer, jepa, options, runDirectory, Format);
         if (warning is not null) trainer.Warning += warning;
+        if (epochCompleted is not null) trainer.EpochCompleted += epochCompleted;
         if (resumeFrom is not null) trainer.LoadCheckpoint(resumeFrom);
         return trainer.Train(data, progress, cancellation);
     }
 
+    /// <summary>The JEPA embedding of <paramref name="text"/> with <paramref name="predictors"/> [PRED] tokens in the paper's
+    /// layout: Pred(Enc(text)), or Enc(text) with 0 predictors (see <see cref="Embed(string, JepaOptions?)"/>).</summary>
+    public float[] Embed(string text, int predictors) => Embed(text, new JepaOptions { Predictors = predictors });
+
     /// <summary>
-    /// The JEPA embedding of <paramref name="text"/> as a Text view: the final hidden state at the last token
-    /// (offset by <paramref name="lastTokenOffset"/>) after <paramref name="predictors"/> [PRED] tokens — Pred(Enc(text)).
-    /// With 0 predictors, Enc(text).
+    /// The JEPA embedding of <paramref name="text"/> as a Text view laid out as <paramref name="layout"/> says (its
+    /// predictors, their placement, the embedded token; default: one predictor inside the turn, embedded at it):
+    /// the final hidden state there, Pred(Enc(text)).
     /// </summary>
-    public float[] Embed(string text, int predictors = 1, int lastTokenOffset = -1, bool frontPred = false)
+    /// <exception cref="ArgumentException">The layout asks for more predictor tokens than the tokenizer has, or a token the view lacks.</exception>
+    public float[] Embed(string text, JepaOptions? layout = null)
     {
-        if (predictors < 0 || predictors > Tokenizer.Special.Predictors.Count)
-            throw new ArgumentOutOfRangeException(nameof(predictors), predictors, $"Predictor tokens must be between 0 and {Tokenizer.Special.Predictors.Count}.");
-        var view = Template.Encode(new PairExample(null, text, ""), Model.Config.MaxLength).TextView;
-        int[] ids = PairBatch.TextWithPredictors(view, Tokenizer.Special.Predictors, predictors, frontPred);
-        if (ids.Length > Model.Config.MaxLength) ids = ids[..Model.Config.MaxLength];
-        int row = ids.Length + lastTokenOffset;
-        if (row < 0) throw new ArgumentException($"The text has {ids.Length} tokens, too few for last-token offset {lastTokenOffset}.");
+        layout = (layout ?? new JepaOptions()).Validate(Tokenizer.Special.Predictors.Count);
+        var view = Template.Encode(new PairExample(null, text, ""), Model.Config.MaxLength).Text;
+        var (ids, row) = (layout with { ReversePred = false }).LayOut(view, isText: true, Tokenizer.Special.Predictors, Model.Config.MaxLength, "The text");
         using var batch = new SequenceBatch(Device, 1, ids.Length, ids, Model.Config.VocabSize);
         using var tape = new Tape(Ops, recordGradients: false);
         var h = tape.GatherRows(Model.Forward(tape, batch), [row]);

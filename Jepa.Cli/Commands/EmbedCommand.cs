@@ -12,7 +12,8 @@ public sealed class EmbedCommand : ICommand
     public OptionTable Options { get; } = new("embed", "--model DIR (--data FILE | --text TEXT) --out FILE.jsonl [options]",
         """
         Writes the JEPA embedding Pred(Enc(text)) of each Text view (the user turn of each example of --data,
-        or --text): the final hidden state at the last token after k [PRED] tokens. One JSON line per text:
+        or --text): the final hidden state at the last of k [PRED] tokens placed inside the user turn, as training
+        lays the Text view out by default (see --placement, --embed-token). One JSON line per text:
         {"text": ..., "embedding": [...]}.
         """,
         [
@@ -20,9 +21,11 @@ public sealed class EmbedCommand : ICommand
             new("data", "FILE", "pairs (JSONL) whose user turns are embedded"),
             new("text", "TEXT", "one text to embed"),
             new("out", "FILE.jsonl", "where the embeddings go"),
-            new("predictors", "k", "[PRED] tokens appended (0: Enc(text) alone)", "1"),
-            new("last-token", "-n", "which token's state, counted from the end", "-1"),
-            OptionSpec.Flag("front-pred", "put the [PRED] tokens before the text"),
+            new("predictors", "k", "[PRED] tokens (0: Enc(text) alone)", "1"),
+            JepaLayoutOptions.Placement,
+            OptionSpec.Flag("front-pred", "the same as --placement front"),
+            JepaLayoutOptions.TextToken,
+            JepaLayoutOptions.LastToken,
             CommonOptions.Adapter,
             CommonOptions.Device,
             CommonOptions.SkipBad,
@@ -37,8 +40,7 @@ public sealed class EmbedCommand : ICommand
     {
         string modelDir = args.Required("model"), outPath = args.Required("out");
         if (args.Has("data") == args.Has("text")) throw new UsageException("give exactly one of --data FILE and --text TEXT.");
-        int predictors = args.NonNegativeInt("predictors") ?? 1, last = args.Int("last-token") ?? -1;
-        bool front = args.Flag("front-pred");
+        var layout = JepaLayoutOptions.From(args, new Jepa.Training.Objective.JepaOptions { Predictors = args.NonNegativeInt("predictors") ?? 1 });
         IReadOnlyList<string> texts = args.String("text") is { } t ? [t]
             : DataFiles.Read(args.Required("data"), args.Flag("skip-bad"), context).Select(e => e.Text).ToArray();
         using var model = CommonOptions.OpenModel(args, modelDir);
@@ -50,7 +52,7 @@ public sealed class EmbedCommand : ICommand
             foreach (string text in texts)
             {
                 context.Cancellation.ThrowIfCancellationRequested();
-                float[] e = model.Embed(text, predictors, last, front);
+                float[] e = model.Embed(text, layout);
                 dim = e.Length;
                 w.WriteLine(JsonLine.Of(new Dictionary<string, object?> { ["text"] = text, ["embedding"] = e }));
             }

@@ -10,8 +10,10 @@ public sealed class PlotCommand : ICommand
     /// <inheritdoc />
     public OptionTable Options { get; } = new("plot", "RUN_DIR [--out FILE.svg]",
         """
-        Draws the curves of a training run from RUN_DIR/metrics.jsonl as an SVG with two panels: the losses
-        (next-token and JEPA) and the cosine between predicted and target embeddings, against the step.
+        Draws the curves of a training run from RUN_DIR/metrics.jsonl as an SVG with three panels against the step:
+        the losses (next-token, JEPA, and SIGReg / VICReg when on), the cosine between predicted and target
+        embeddings, and the collapse monitor: the spread of each view's unit embeddings (1 ≈ distinct directions,
+        0 = collapsed) and the matched-minus-mismatched pair cosine (> 0 when embeddings carry the pair's content).
         """,
         [new("out", "FILE.svg", "where the SVG goes", "RUN_DIR/metrics.svg")],
         [("RUN_DIR", "a 'jepa train' run folder (or a metrics.jsonl file)")]);
@@ -32,6 +34,11 @@ public sealed class PlotCommand : ICommand
         var lm = new List<(double, double)>();
         var jepa = new List<(double, double)>();
         var cos = new List<(double, double)>();
+        var sig = new List<(double, double)>();
+        var vic = new List<(double, double)>();
+        var gap = new List<(double, double)>();
+        var textSpread = new List<(double, double)>();
+        var codeSpread = new List<(double, double)>();
         int lineNo = 0;
         foreach (string line in File.ReadLines(metrics))
         {
@@ -47,6 +54,11 @@ public sealed class PlotCommand : ICommand
                 Add(lm, r, "lm_loss", step);
                 Add(jepa, r, "jepa_loss", step);
                 Add(cos, r, "cosine", step);
+                Add(sig, r, "sigreg", step);
+                Add(vic, r, "vicreg", step);
+                Add(gap, r, "pair_gap", step);
+                Add(textSpread, r, "text_spread", step);
+                Add(codeSpread, r, "code_spread", step);
             }
             catch (JsonException e)
             {
@@ -56,8 +68,11 @@ public sealed class PlotCommand : ICommand
         if (lm.Count == 0) throw new InvalidDataException($"{metrics}: no steps to plot.");
         string svg = SvgPlot.Render($"training run: {Path.GetFileName(Path.GetFullPath(run).TrimEnd(Path.DirectorySeparatorChar))}", "step",
         [
-            new PlotPanel("losses", "loss", [new PlotSeries("lm loss", "#1f77b4", lm), new PlotSeries("jepa loss", "#ff7f0e", jepa)]),
+            new PlotPanel("losses", "loss", [new PlotSeries("lm loss", "#1f77b4", lm), new PlotSeries("jepa loss", "#ff7f0e", jepa),
+                new PlotSeries("sigreg", "#9467bd", sig), new PlotSeries("vicreg", "#8c564b", vic)]),
             new PlotPanel("cosine between predicted and target embeddings", "cosine", [new PlotSeries("cosine", "#2ca02c", cos)]),
+            new PlotPanel("collapse monitor", "value", [new PlotSeries("matched − mismatched cosine", "#d62728", gap),
+                new PlotSeries("Text spread", "#17becf", textSpread), new PlotSeries("Code spread", "#bcbd22", codeSpread)]),
         ]);
         string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
         if (dir is not null) Directory.CreateDirectory(dir);

@@ -38,7 +38,7 @@ public sealed class TrainCommand : ICommand
     public const string DefaultsResource = "Jepa.Cli.Defaults.quickstart.json";
 
     private static readonly string[] ResumeOptions =
-        ["resume", "device", "json", "steps", "epochs", "checkpoint-every", "eval-data", "eval-count", "max-new-tokens", "skip-bad", "out"];
+        ["resume", "device", "json", "steps", "epochs", "checkpoint-every", "eval-data", "eval-count", "max-new-tokens", "skip-bad", "out", "eval-every"];
 
     /// <summary>The embedded quick-start defaults: the model a plain <c>jepa train</c> creates and its options.</summary>
     public static SettingsFile QuickStart { get; } = EmbeddedDefaults(new ByteTokenizer(PredictorTokens).VocabSize);
@@ -80,13 +80,21 @@ public sealed class TrainCommand : ICommand
             new("max-length", "N", "longest training sequence in tokens; longer ones are cut", "the model's"),
             new("lambda", "λ", "weight of the JEPA term; 0 trains the plain next-token baseline", "1"),
             new("gamma", "γ", "weight of the next-token loss", "1"),
-            new("predictors", "k", $"[PRED] tokens after the Text view, 0..{PredictorTokens}; 0 makes Pred the identity", "1"),
-            OptionSpec.Flag("front-pred", "put the [PRED] tokens before the Text view"),
+            new("predictors", "k", $"[PRED] tokens on the Text view, 0..{PredictorTokens}; 0 makes Pred the identity", "1"),
+            JepaLayoutOptions.Placement,
+            OptionSpec.Flag("front-pred", "the same as --placement front (the paper's front_pred)"),
+            JepaLayoutOptions.TextToken,
+            JepaLayoutOptions.CodeToken,
+            OptionSpec.Choice("labels", "next tokens the LM loss trains on: the answer, or the whole conversation (as the paper's collator)", "answer", "answer", "conversation"),
+            new("sigreg", "β", "weight of SIGReg (LeJEPA's Epps–Pulley test of isotropic Gaussian embeddings over random projections) on each view", "0"),
+            new("sigreg-slices", "M", "random projections per step of --sigreg", "256"),
+            new("vicreg", "w", "weight of VICReg-style variance and covariance terms on each view's embeddings", "0"),
+            new("lambda-warmup", "N", "steps over which λ, --sigreg and --vicreg ramp up from 0", "0"),
             OptionSpec.Choice("distance", "JEPA distance d", "cosine", "cosine", "l2", "mse", "infonce"),
             new("infonce-temperature", "τ", "temperature of --distance infonce", "0.07"),
             OptionSpec.Choice("views", "view embeddings from two extra passes, or one block-causal pass", "separate", "separate", "single"),
             new("jepa-dropout", "p", "probability that a step skips the JEPA term", "0"),
-            new("last-token", "-n", "which token embeds a view, counted from the end (-1: the last)", "-1"),
+            JepaLayoutOptions.LastToken,
             OptionSpec.Flag("reverse-pred", "swap the views: Code predicts Text"),
             OptionSpec.Choice("target", "target encoder: the model itself, stop-gradient, or an EMA copy", "shared", "shared", "stop-grad", "ema"),
             new("ema-decay", "d", "EMA decay of --target ema", "0.996"),
@@ -99,6 +107,7 @@ public sealed class TrainCommand : ICommand
             new("resume", "DIR", "continue the run in DIR from its latest checkpoint with its saved options"),
             new("eval-data", "FILE", "evaluation pairs (JSONL) scored after training", "held-out pairs for built-in data"),
             new("eval-count", "N", "examples to evaluate (0: skip evaluation)", $"{DefaultEvalCount} for built-in data, else all"),
+            new("eval-every", "N", $"also evaluate every N epochs while training, into RUN/{RunSettings.CurveFile} (accuracy against epochs)", "0 (only at the end)"),
             OptionSpec.Choice("metric", "how answers are scored", "regex for built-in data, else exact", "exact", "regex", "gsm8k", "nq"),
             new("max-new-tokens", "N", "token limit of generated answers", "64"),
             new("train-count", "N", "built-in training pairs (without --data)", DefaultTrainCount.ToString(CultureInfo.InvariantCulture)),
@@ -152,7 +161,8 @@ public sealed class TrainCommand : ICommand
             args.Choice("metric") ?? (args.Has("data") ? "exact" : "regex"),
             args.PositiveInt("max-new-tokens") ?? 64,
             args.String("model") is { } b ? Path.GetFullPath(b) : null,
-            args.Flag("merge"));
+            args.Flag("merge"),
+            args.NonNegativeInt("eval-every") ?? 0);
         var jepa = JepaFrom(args);
         var (train, evalSet) = LoadData(settings, context);
         var device = CommonOptions.DeviceFrom(args);
@@ -252,8 +262,11 @@ public sealed class TrainCommand : ICommand
             Lambda = a.Float("lambda") ?? 1f,
             Gamma = a.Float("gamma") ?? 1f,
             Predictors = a.NonNegativeInt("predictors") ?? 1,
-            FrontPred = a.Flag("front-pred"),
-            LastTokenOffset = a.Int("last-token") ?? -1,
+            Labels = a.Choice("labels") == "conversation" ? LabelReach.Conversation : LabelReach.Answer,
+            SigReg = a.Float("sigreg") ?? 0f,
+            SigRegSlices = a.PositiveInt("sigreg-slices") ?? 256,
+            VicReg = a.Float("vicreg") ?? 0f,
+            LambdaWarmup = a.NonNegativeInt("lambda-warmup") ?? 0,
             Distance = a.Choice("distance") switch
             {
                 "l2" => JepaDistanceKind.L2,
@@ -273,7 +286,7 @@ public sealed class TrainCommand : ICommand
             },
             EmaDecay = a.Float("ema-decay") ?? 0.996f,
         };
-        return o.Validate(PredictorTokens);
+        return JepaLayoutOptions.From(a, o).Validate(PredictorTokens);
     }
 
     private static TrainOptions TrainFrom(ParsedArgs a, ModelConfig model, ulong seed)
@@ -331,6 +344,7 @@ public sealed class TrainCommand : ICommand
             EvalCount = args.NonNegativeInt("eval-count") ?? saved.EvalCount,
             SkipBad = saved.SkipBad || args.Flag("skip-bad"),
             MaxNewTokens = args.PositiveInt("max-new-tokens") ?? saved.MaxNewTokens,
+            EvalEvery = args.NonNegativeInt("eval-every") ?? saved.EvalEvery,
         };
         var options = state.Train;
         if (args.NonNegativeInt("steps") is { } steps) options = options with { Steps = steps };
@@ -341,6 +355,7 @@ public sealed class TrainCommand : ICommand
         using var model = OpenForResume(checkpoint, settings, options.Seed, CommonOptions.DeviceFrom(args));
         settings.Write(dir);
         TrimMetrics(Path.Combine(dir, "metrics.jsonl"), state.Step);
+        TrimMetrics(Path.Combine(dir, RunSettings.CurveFile), state.Step);
         return TrainAndEvaluate(model, train, evalSet, state.Jepa, options, settings, dir, checkpoint, args.Flag("json"), context);
     }
 
@@ -384,6 +399,24 @@ public sealed class TrainCommand : ICommand
 
     // ------------------------------------------------------------------ training and evaluation
 
+    /// <summary>Evaluates the model: the run's metric, and exact match beside it when the metric is another.</summary>
+    private static (EvalResult Eval, EvalResult? Exact) Score(JepaModel model, IReadOnlyList<PairExample> evalSet, AnswerMetric metric,
+        RunSettings settings, string? predictions, CliContext context)
+    {
+        var eval = EvalRunner.Run(model, evalSet, metric, new GenerateOptions(settings.MaxNewTokens), predictions, context);
+        return (eval, metric == AnswerMetric.Exact ? null : eval.Rescore(AnswerMetric.Exact));
+    }
+
+    /// <summary>Appends one point of the accuracy-against-epochs curve to RUN/curve.jsonl.</summary>
+    private static void AppendCurve(string outDir, int epoch, int step, EvalResult eval, EvalResult? exact)
+    {
+        var line = JsonLine.Of(new Dictionary<string, object?>
+        {
+            ["epoch"] = epoch, ["step"] = step, ["eval"] = EvalRunner.Summary(eval), ["exact"] = exact is null ? null : EvalRunner.Summary(exact),
+        });
+        File.AppendAllText(Path.Combine(outDir, RunSettings.CurveFile), line + "\n");
+    }
+
     private static int TrainAndEvaluate(JepaModel model, IReadOnlyList<PairExample> train, IReadOnlyList<PairExample> evalSet,
         JepaOptions jepa, TrainOptions options, RunSettings settings, string outDir, string? resumeFrom, bool json, CliContext context)
     {
@@ -409,7 +442,11 @@ public sealed class TrainCommand : ICommand
             context.Error.WriteLine($"data     {train.Count} training pairs from {dataName}; {evalSet.Count} for evaluation");
             string objective = jepa.UsesJepa
                 ? string.Create(inv, $"LLM-JEPA λ {jepa.Lambda:G3}, γ {jepa.Gamma:G3}, k {jepa.Predictors}, {jepa.Distance.ToString().ToLowerInvariant()}")
+                    + (jepa.SigReg > 0 ? string.Create(inv, $", SIGReg {jepa.SigReg:G3}") : "")
+                    + (jepa.VicReg > 0 ? string.Create(inv, $", VICReg {jepa.VicReg:G3}") : "")
+                    + (jepa.LambdaWarmup > 0 ? $", λ warm-up {jepa.LambdaWarmup}" : "")
                 : "next-token baseline (λ = 0)";
+            objective += jepa.Labels == LabelReach.Conversation ? "; LM loss on the whole conversation" : "; LM loss on the answer";
             context.Error.WriteLine(string.Create(inv,
                 $"training {total} steps × {options.BatchSize * options.GradAccumulation} examples, lr {options.LearningRate:G3}, {objective}"));
             if (resumeFrom is not null) context.Error.WriteLine($"resuming from {resumeFrom}");
@@ -420,7 +457,17 @@ public sealed class TrainCommand : ICommand
         TrainResult result;
         try
         {
-            result = model.Train(train, jepa, options, outDir, progress, context.Cancellation, resumeFrom, progress.Message);
+            Action<int, int>? onEpoch = settings.EvalEvery > 0 && evalSet.Count > 0
+                ? (epoch, step) =>
+                {
+                    if (epoch % settings.EvalEvery != 0) return;
+                    progress.Message($"epoch {epoch} (step {step}): evaluating {evalSet.Count} examples");
+                    var (e, x) = Score(model, evalSet, metric, settings, null, context);
+                    AppendCurve(outDir, epoch, step, e, x);
+                    progress.Message($"epoch {epoch}: {e}" + (x is null ? "" : $"; {x}"));
+                }
+                : null;
+            result = model.Train(train, jepa, options, outDir, progress, context.Cancellation, resumeFrom, progress.Message, onEpoch);
         }
         finally
         {
@@ -464,9 +511,12 @@ public sealed class TrainCommand : ICommand
         if (evalSet.Count > 0)
         {
             predictions = Path.Combine(outDir, "eval.jsonl");
-            var gen = new GenerateOptions(settings.MaxNewTokens);
-            eval = EvalRunner.Run(model, evalSet, metric, gen, predictions, context);
-            exact = metric == AnswerMetric.Exact ? null : eval.Rescore(AnswerMetric.Exact);
+            (eval, exact) = Score(model, evalSet, metric, settings, predictions, context);
+            if (settings.EvalEvery > 0)
+            {
+                int epochs = (int)Math.Round((double)result.Steps * options.BatchSize * options.GradAccumulation / Math.Max(1, train.Count));
+                AppendCurve(outDir, epochs, result.Steps, eval, exact);
+            }
             if (!json)
             {
                 context.Out.WriteLine(eval);

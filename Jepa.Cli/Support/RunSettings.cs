@@ -16,9 +16,14 @@ namespace Jepa.Cli.Support;
 /// <param name="MaxNewTokens">Token limit of generated answers.</param>
 /// <param name="BaseModel">Full path of the <c>--model</c> folder the run fine-tunes, or null for a new model.</param>
 /// <param name="Merge">With LoRA, also save the merged model.</param>
+/// <param name="EvalEvery">Evaluate every this many epochs while training (0: only at the end), into <see cref="CurveFile"/>.</param>
 public sealed record RunSettings(string? Data, int TrainCount, string? EvalData, int? EvalCount, bool SkipBad, string Metric, int MaxNewTokens,
-    string? BaseModel = null, bool Merge = false)
+    string? BaseModel = null, bool Merge = false, int EvalEvery = 0)
 {
+    /// <summary>The accuracy-against-epochs file of a run with <see cref="EvalEvery"/>: one JSON line per evaluation,
+    /// <c>{"epoch", "step", "eval": {...}, "exact": {...}}</c>.</summary>
+    public const string CurveFile = "curve.jsonl";
+
     /// <summary>The file name in a run folder.</summary>
     public const string FileName = "run.json";
 

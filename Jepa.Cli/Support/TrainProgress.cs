@@ -6,7 +6,7 @@ namespace Jepa.Cli.Support;
 
 /// <summary>
 /// Training progress: a single line on standard error redrawn in place when it is a terminal (step/total, bar,
-/// ETA, tokens/s, lm loss, jepa loss, cosine), plain lines every twentieth of the run otherwise, or with
+/// ETA, tokens/s, lm loss, jepa loss, cosine, the regularisers and the last matched-minus-mismatched cosine gap), plain lines every twentieth of the run otherwise, or with
 /// <c>--json</c> one JSON object per step on standard output.
 /// </summary>
 public sealed class TrainProgress : IProgress<StepMetrics>
@@ -19,6 +19,7 @@ public sealed class TrainProgress : IProgress<StepMetrics>
     private double _firstStepAt;
     private int _lineLength;
     private string _lastLine = "";
+    private double _lastGap = double.NaN;
 
     /// <summary>Reports steps up to <paramref name="totalSteps"/>.</summary>
     public TrainProgress(CliContext context, int totalSteps, bool json)
@@ -44,7 +45,8 @@ public sealed class TrainProgress : IProgress<StepMetrics>
             {
                 ["type"] = "step", ["step"] = m.Step, ["total"] = _total, ["lm_loss"] = m.LmLoss, ["jepa_loss"] = m.JepaLoss,
                 ["cosine"] = m.Cosine, ["lr"] = m.LearningRate, ["grad_norm"] = m.GradNorm, ["tokens_per_s"] = m.TokensPerSecond,
-                ["jepa_skipped"] = m.JepaSkipped, ["elapsed_s"] = Math.Round(now, 3), ["eta_s"] = eta is { } e ? Math.Round(e, 1) : null,
+                ["jepa_skipped"] = m.JepaSkipped, ["sigreg"] = Finite(m.SigRegLoss), ["vicreg"] = Finite(m.VicRegLoss),
+                ["pair_gap"] = Finite(m.PairGap), ["text_spread"] = Finite(m.TextSpread), ["code_spread"] = Finite(m.CodeSpread), ["elapsed_s"] = Math.Round(now, 3), ["eta_s"] = eta is { } e ? Math.Round(e, 1) : null,
             }));
             _context.Out.Flush();
             return;
@@ -54,13 +56,19 @@ public sealed class TrainProgress : IProgress<StepMetrics>
         else if (m.Step % _every == 0 || m.Step == _total || m.Step == _firstStep) _context.Error.WriteLine(line);
     }
 
+    private static double? Finite(double x) => double.IsFinite(x) ? x : null;
+
     private string Line(StepMetrics m, double? eta)
     {
+        if (!double.IsNaN(m.PairGap)) _lastGap = m.PairGap;
         var inv = CultureInfo.InvariantCulture;
         int width = _total.ToString(inv).Length;
         string head = $"step {m.Step.ToString(inv).PadLeft(width)}/{_total}";
         string tail = string.Create(inv, $" ETA {Duration(eta)}  {m.TokensPerSecond,7:F0} tok/s  lm {m.LmLoss:F3}")
-            + (double.IsNaN(m.JepaLoss) ? "" : string.Create(inv, $"  jepa {m.JepaLoss:F3}  cos {m.Cosine:F3}"));
+            + (double.IsNaN(m.JepaLoss) ? "" : string.Create(inv, $"  jepa {m.JepaLoss:F3}  cos {m.Cosine:F3}"))
+            + (double.IsNaN(m.SigRegLoss) ? "" : string.Create(inv, $"  sigreg {m.SigRegLoss:F2}"))
+            + (double.IsNaN(m.VicRegLoss) ? "" : string.Create(inv, $"  vicreg {m.VicRegLoss:F3}"))
+            + (double.IsNaN(_lastGap) || double.IsNaN(m.JepaLoss) ? "" : string.Create(inv, $"  gap {_lastGap:F2}"));
         if (!_context.ErrorIsTerminal) return head + tail;
         int bar = Math.Clamp(_context.Width - head.Length - tail.Length - 4, 0, 30);
         if (bar < 5) return head + tail;

@@ -46,4 +46,19 @@ public sealed class CollapseMonitorTests
         Assert.InRange(rank, 0.99, 1.01); // the centred points lie on one line
         Assert.True(spread > 0.3, $"spread {spread}");
     }
+
+    [Fact]
+    public void PairGapIsHighForMatchedViewsAndZeroForCollapsedOrUnrelatedOnes()
+    {
+        int rows = 16, cols = 32;
+        var p = new float[rows * cols]; var other = new float[rows * cols];
+        Philox.FillNormal(p, 5, 0); Philox.FillNormal(other, 5, 1);
+        var near = p.Select((x, i) => x + 0.1f * other[i]).ToArray();
+        Assert.True(CollapseMonitor.PairGap(p, near, rows, cols) > 0.9);
+        Assert.InRange(CollapseMonitor.PairGap(p, other, rows, cols), -0.1, 0.1);
+        var one = new float[rows * cols];
+        for (int r = 0; r < rows; r++) Array.Copy(p, 0, one, r * cols, cols);
+        Assert.InRange(CollapseMonitor.PairGap(one, one, rows, cols), -1e-9, 1e-9); // every cosine is 1: no pair content
+        Assert.True(double.IsNaN(CollapseMonitor.PairGap(p.AsSpan(0, cols), p.AsSpan(0, cols), 1, cols)));
+    }
 }

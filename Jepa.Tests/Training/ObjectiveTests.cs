@@ -42,20 +42,21 @@ public sealed class ObjectiveTests(CpuFixture f) : IClassFixture<CpuFixture>
         var pairs = TinySetup.Pairs(3, 12);
         var o = new JepaOptions { Predictors = 0 };
         var (jepa, _, _) = Run(model, o, pairs);
-        // 1 − cos of the last hidden states of each view, each encoded alone (no padding, no batch).
+        // 1 − cos of the hidden states at each view's last content token ('a…' and its reverse), each view encoded alone.
         var tpl = new Jepa.Training.Tokenization.ChatTemplate(TinySetup.Tokenizer);
         double sum = 0;
         foreach (var p in pairs)
         {
             var e = tpl.Encode(p, 64);
-            float[] Last(int[] ids)
+            float[] LastContent(int[] ids)
             {
                 using var b = new SequenceBatch(f.Device, 1, ids.Length, ids, model.Config.VocabSize);
                 using var tape = new Tape(f.Ops);
                 var h = model.Forward(tape, b).Value.ToArray();
-                return h[^model.Config.DModel..];
+                int at = ids.Length - 2; // the token before <|end|>
+                return h[(at * model.Config.DModel)..((at + 1) * model.Config.DModel)];
             }
-            float[] a = Last(e.TextView), c = Last(e.CodeView);
+            float[] a = LastContent(e.TextView), c = LastContent(e.CodeView);
             double dot = 0, na = 0, nc = 0;
             for (int i = 0; i < a.Length; i++) { dot += a[i] * c[i]; na += a[i] * a[i]; nc += c[i] * c[i]; }
             sum += 1 - dot / Math.Sqrt(na * nc);

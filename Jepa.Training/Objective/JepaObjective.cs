@@ -10,12 +10,16 @@ namespace Jepa.Training.Objective;
 /// <param name="Predicted">Predicted embeddings [B, C], or null.</param>
 /// <param name="Target">Target embeddings [B, C], or null.</param>
 /// <param name="Tokens">Non-padding tokens processed.</param>
-public sealed record ObjectiveOutput(Variable LmLoss, Variable? JepaLoss, Variable? Predicted, Variable? Target, int Tokens);
+/// <param name="SigRegLoss">The SIGReg term (mean over the two views), or null when off or skipped.</param>
+/// <param name="VicRegLoss">The VICReg-style term (mean over the two views), or null when off or skipped.</param>
+public sealed record ObjectiveOutput(Variable LmLoss, Variable? JepaLoss, Variable? Predicted, Variable? Target, int Tokens,
+    Variable? SigRegLoss = null, Variable? VicRegLoss = null);
 
 /// <summary>
 /// L = γ·L_LLM + λ·d(Pred(Enc(Text)), Enc(Code)) for one batch, on a tape: the full sequence's
 /// next-token loss, plus — unless λ = 0 or the step is dropped — the view embeddings from separate passes
-/// or one block-causal pass, the predictor tokens' hidden state as Pred(Enc(·)), and the distance.
+/// or one block-causal pass, the predictor tokens' hidden state as Pred(Enc(·)), and the distance; plus, when on, the
+/// anti-collapse regularisers on each view's embeddings: β·SIGReg and the VICReg-style variance/covariance term.
 /// </summary>
 public sealed class JepaObjective
 {
@@ -38,8 +42,9 @@ public sealed class JepaObjective
     /// <summary>The EMA target encoder, or null.</summary>
     public LlamaModel? TargetModel { get; }
 
-    /// <summary>Runs the forward passes on <paramref name="tape"/> and returns the total loss and its parts.</summary>
-    public (Variable Total, ObjectiveOutput Parts) Forward(Tape tape, PairBatch batch, bool skipJepa)
+    /// <summary>Runs the forward passes on <paramref name="tape"/> and returns the total loss and its parts.
+    /// <paramref name="jepaScale"/> multiplies λ and the regularisers' weights (the λ warm-up).</summary>
+    public (Variable Total, ObjectiveOutput Parts) Forward(Tape tape, PairBatch batch, bool skipJepa, float jepaScale = 1f)
     {
         var o = Options;
         var hidden = Model.Forward(tape, batch.Full);
@@ -67,6 +72,27 @@ public sealed class JepaObjective
         }
         var (pred, target) = o.ReversePred ? (eCode, eText) : (eText, eCode);
         var jepa = tape.JepaDistance(pred, target, o.Distance, o.Temperature, stopTargetGradient: o.Target != TargetEncoder.Shared);
-        return (tape.Combine((o.Gamma, lm), (o.Lambda, jepa)), new ObjectiveOutput(lm, jepa, pred, target, batch.RealTokens));
+        var terms = new List<(float, Variable)> { (o.Gamma, lm), (o.Lambda * jepaScale, jepa) };
+        Variable? sig = null, vic = null;
+        if (o.SigReg > 0)
+        {
+            sig = tape.Combine((0.5f, tape.SigReg(pred, o.SigRegSlices)), (0.5f, tape.SigReg(TargetForRegularizer(tape, target), o.SigRegSlices)));
+            terms.Add((o.SigReg * jepaScale, sig));
+        }
+        if (o.VicReg > 0)
+        {
+            vic = tape.Combine((0.5f, tape.VicReg(pred)), (0.5f, tape.VicReg(TargetForRegularizer(tape, target))));
+            terms.Add((o.VicReg * jepaScale, vic));
+        }
+        return (tape.Combine([.. terms]), new ObjectiveOutput(lm, jepa, pred, target, batch.RealTokens, sig, vic));
+    }
+
+    /// <summary>The target embeddings as the regularisers see them: with a stop-gradient or EMA target, a constant copy.</summary>
+    private Variable TargetForRegularizer(Tape tape, Variable target)
+    {
+        if (Options.Target == TargetEncoder.Shared || !target.RequiresGrad) return target;
+        var copy = tape.Empty(target.Shape.ToArray());
+        Model.Ops.Elementwise.Copy(target.Value.View, copy.View, checked((int)copy.Length));
+        return tape.Input(copy);
     }
 }

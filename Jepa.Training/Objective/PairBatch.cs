@@ -49,16 +49,10 @@ public sealed class PairBatch : IDisposable
     /// <summary>Row of each example's Code embedding token in the flattened hidden states of its view batch.</summary>
     public int[] CodeRows { get; }
 
-    /// <summary>A view with predictor tokens: appended, or prepended after the first (BOS) token with front-pred.</summary>
-    public static int[] TextWithPredictors(int[] textView, IReadOnlyList<int> predictors, int k, bool front)
-    {
-        if (k == 0) return textView;
-        var preds = predictors.Take(k);
-        return front ? [textView[0], .. preds, .. textView.Skip(1)] : [.. textView, .. preds];
-    }
-
-    /// <summary>Lays out <paramref name="examples"/> for <paramref name="options"/>; views are built only when the JEPA term is used.</summary>
-    public static PairBatch Build(Device device, IReadOnlyList<EncodedPair> examples, SpecialTokens special, int vocab, JepaOptions options, bool withViews)
+    /// <summary>Lays out <paramref name="examples"/> for <paramref name="options"/>; views are built only when
+    /// <paramref name="withViews"/>. A view with its predictor tokens is cut (its message's end first) to <paramref name="maxLength"/>.</summary>
+    public static PairBatch Build(Device device, IReadOnlyList<EncodedPair> examples, SpecialTokens special, int vocab, JepaOptions options, bool withViews,
+        int maxLength = int.MaxValue)
     {
         int B = examples.Count;
         if (B == 0) throw new ArgumentException("A batch needs at least one example.");
@@ -72,9 +66,10 @@ public sealed class PairBatch : IDisposable
         for (int b = 0; b < B; b++)
         {
             var e = examples[b];
+            var labels = options.Labels == LabelReach.Conversation ? e.ConversationLabels() : e.Labels;
             e.Full.CopyTo(tokens, b * tFull);
-            e.Labels.CopyTo(targets, b * tFull);
-            answers += e.Labels.Count(l => l != ChatTemplate.IgnoreIndex);
+            labels.CopyTo(targets, b * tFull);
+            answers += labels.Count(l => l != ChatTemplate.IgnoreIndex);
             real += e.Full.Length;
         }
         var full = new SequenceBatch(device, B, tFull, tokens, vocab);
@@ -82,16 +77,14 @@ public sealed class PairBatch : IDisposable
         if (!withViews)
             return new PairBatch(full, tTargets, targets, answers, null, null, null, [], [], real);
 
-        // The predictor tokens go on the predicting view: Text, or Code with reverse-pred.
-        int[] WithPred(int[] view) => TextWithPredictors(view, special.Predictors, options.Predictors, options.FrontPred);
-        var texts = examples.Select(e => options.ReversePred ? e.TextView : WithPred(e.TextView)).ToArray();
-        var codes = examples.Select(e => options.ReversePred ? WithPred(e.CodeView) : e.CodeView).ToArray();
-        int off = options.LastTokenOffset;
-        int Pick(int len, string view, int b)
+        var texts = new int[B][];
+        var codes = new int[B][];
+        var textAt = new int[B];
+        var codeAt = new int[B];
+        for (int b = 0; b < B; b++)
         {
-            int i = len + off;
-            if (i < 0) throw new ArgumentException($"Example {b}: its {view} view has {len} tokens, too few for last-token offset {off}.");
-            return i;
+            (texts[b], textAt[b]) = options.LayOut(examples[b].Text, isText: true, special.Predictors, maxLength, $"Example {b}: its Text view");
+            (codes[b], codeAt[b]) = options.LayOut(examples[b].Code, isText: false, special.Predictors, maxLength, $"Example {b}: its Code view");
         }
         var textRows = new int[B];
         var codeRows = new int[B];
@@ -102,8 +95,8 @@ public sealed class PairBatch : IDisposable
             var code = Pack(device, codes, pad, vocab, out int tc);
             for (int b = 0; b < B; b++)
             {
-                textRows[b] = b * tt + Pick(texts[b].Length, "Text", b);
-                codeRows[b] = b * tc + Pick(codes[b].Length, "Code", b);
+                textRows[b] = b * tt + textAt[b];
+                codeRows[b] = b * tc + codeAt[b];
             }
             return new PairBatch(full, tTargets, targets, answers, text, code, null, textRows, codeRows, real);
         }
@@ -122,8 +115,8 @@ public sealed class PairBatch : IDisposable
                 seg[o + i] = i < a ? 0 : i < a + c ? 1 : 2;
                 pos[o + i] = i < a ? i : i < a + c ? i - a : i - a - c;
             }
-            textRows[b] = o + Pick(a, "Text", b);
-            codeRows[b] = o + a + Pick(c, "Code", b);
+            textRows[b] = o + textAt[b];
+            codeRows[b] = o + a + codeAt[b];
         }
         var packed = new SequenceBatch(device, B, tp, pt, vocab, pos, seg);
         return new PairBatch(full, tTargets, targets, answers, null, null, packed, textRows, codeRows, real);

@@ -7,10 +7,25 @@ namespace Jepa.Training.Tokenization;
 /// <param name="Full">The full sequence: BOS, system turn, user turn (Text), assistant turn (Code).</param>
 /// <param name="Labels">Per position of <paramref name="Full"/>: the id to predict there (the next token) when
 /// that next token belongs to the answer (the Code view and the assistant end-of-turn suffix), else <see cref="ChatTemplate.IgnoreIndex"/>.</param>
-/// <param name="TextView">The Text view alone: BOS and the user turn.</param>
-/// <param name="CodeView">The Code view alone: BOS and the assistant turn.</param>
+/// <param name="Text">The Text view alone, in parts: BOS and the user header, the content, the end of the turn.</param>
+/// <param name="Code">The Code view alone, in parts: BOS and the assistant prefix, the content, the end of the turn.</param>
 /// <param name="Truncated">True when the full sequence (or a view) was cut to the maximum length.</param>
-public sealed record EncodedPair(int[] Full, int[] Labels, int[] TextView, int[] CodeView, bool Truncated);
+public sealed record EncodedPair(int[] Full, int[] Labels, ViewTokens Text, ViewTokens Code, bool Truncated)
+{
+    /// <summary>The Text view's ids: BOS and the user turn.</summary>
+    public int[] TextView => Text.Ids;
+
+    /// <summary>The Code view's ids: BOS and the assistant turn.</summary>
+    public int[] CodeView => Code.Ids;
+
+    /// <summary>Labels for every next token of <see cref="Full"/> (the whole conversation), not only the answer's.</summary>
+    public int[] ConversationLabels()
+    {
+        var labels = new int[Full.Length];
+        for (int i = 0; i < labels.Length; i++) labels[i] = i + 1 < Full.Length ? Full[i + 1] : ChatTemplate.IgnoreIndex;
+        return labels;
+    }
+}
 
 /// <summary>
 /// Encodes conversations in a <see cref="ChatFormat"/> with a tokenizer. The format's literal text is encoded once,
@@ -98,13 +113,9 @@ public sealed partial class ChatTemplate
         for (int i = 0; i < n; i++)
             labels[i] = i + 1 < n && i + 1 >= prompt.Length ? full[i + 1] : IgnoreIndex;
 
-        var text = new List<int>(_bos);
-        AddTurn(text, _userBefore, example.Text, _userAfter);
-        var codeView = new List<int>(_bos);
-        codeView.AddRange(_assistantPrefix);
-        codeView.AddRange(code);
-        codeView.AddRange(_assistantSuffix);
-        truncated |= text.Count > maxLength || codeView.Count > maxLength;
-        return new EncodedPair(full.Take(n).ToArray(), labels, text.Take(maxLength).ToArray(), codeView.Take(maxLength).ToArray(), truncated);
+        var text = new ViewTokens([.. _bos, .. _userBefore], _tokenizer.Encode(example.Text), _userAfter);
+        var codeView = new ViewTokens([.. _bos, .. _assistantPrefix], code, _assistantSuffix);
+        truncated |= text.Length > maxLength || codeView.Length > maxLength;
+        return new EncodedPair(full.Take(n).ToArray(), labels, text.CutTo(maxLength), codeView.CutTo(maxLength), truncated);
     }
 }

@@ -1,7 +1,9 @@
 namespace Jepa.Training.Training;
 
 /// <summary>
-/// Detects representation collapse of view embeddings [rows, C]. The embeddings are first scaled to unit
+/// Detects representation collapse of one view's embeddings [rows, C] (measure each view on its own: two views that
+/// each collapse to their own point look spread when pooled), and whether predictions carry their pair's content
+/// (<see cref="PairGap"/>). The embeddings are first scaled to unit
 /// length (the cosine distance ignores length, so collapse is about directions). It reports their spread —
 /// the mean over dimensions of each dimension's standard deviation across rows, times √C, so that random
 /// directions give about 1 and identical directions 0 — and the effective rank exp(H(σ/Σσ)) of the centred
@@ -16,14 +18,7 @@ public static class CollapseMonitor
     public static (double Spread, double EffectiveRank) Measure(ReadOnlySpan<float> raw, int rows, int cols)
     {
         if (rows < 2) return (double.NaN, double.NaN);
-        var e = new double[rows * cols];
-        for (int r = 0; r < rows; r++)
-        {
-            double norm = 0;
-            for (int c = 0; c < cols; c++) norm += (double)raw[r * cols + c] * raw[r * cols + c];
-            norm = Math.Sqrt(norm);
-            for (int c = 0; c < cols; c++) e[r * cols + c] = norm > 0 ? raw[r * cols + c] / norm : 0;
-        }
+        var e = Unit(raw, rows, cols);
         var centred = new double[rows * cols];
         double stdSum = 0;
         for (int c = 0; c < cols; c++)
@@ -62,6 +57,41 @@ public static class CollapseMonitor
             if (p > 0) h -= p * Math.Log(p);
         }
         return (spread, Math.Exp(h));
+    }
+
+    /// <summary>
+    /// The matched-minus-mismatched cosine gap of predicted [B, C] and target [B, C] embeddings: the mean of cos(p_i, t_i)
+    /// minus the mean of cos(p_i, t_j) over i ≠ j. Positive when a prediction is nearer its own target than the other
+    /// examples' targets, i.e. when the embeddings carry the pair's content; about 0 when they do not (collapse included,
+    /// where every cosine is 1). NaN for fewer than two pairs.
+    /// </summary>
+    public static double PairGap(ReadOnlySpan<float> predicted, ReadOnlySpan<float> target, int rows, int cols)
+    {
+        if (rows < 2) return double.NaN;
+        var p = Unit(predicted, rows, cols);
+        var t = Unit(target, rows, cols);
+        double matched = 0, mismatched = 0;
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < rows; j++)
+            {
+                double dot = 0;
+                for (int c = 0; c < cols; c++) dot += p[i * cols + c] * t[j * cols + c];
+                if (i == j) matched += dot; else mismatched += dot;
+            }
+        return matched / rows - mismatched / ((double)rows * (rows - 1));
+    }
+
+    private static double[] Unit(ReadOnlySpan<float> raw, int rows, int cols)
+    {
+        var e = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            double norm = 0;
+            for (int c = 0; c < cols; c++) norm += (double)raw[r * cols + c] * raw[r * cols + c];
+            norm = Math.Sqrt(norm);
+            for (int c = 0; c < cols; c++) e[r * cols + c] = norm > 0 ? raw[r * cols + c] / norm : 0;
+        }
+        return e;
     }
 
     /// <summary>True when the measurements say the embeddings collapsed.</summary>

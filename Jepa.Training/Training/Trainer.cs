@@ -83,6 +83,10 @@ public sealed class Trainer : IDisposable
     /// <summary>Warnings raised while training (collapse, truncation).</summary>
     public event Action<string>? Warning;
 
+    /// <summary>Raised after the step that completes an epoch, with the number of epochs completed and the step; not after
+    /// the run's last step (the caller evaluates the finished model anyway).</summary>
+    public event Action<int, int>? EpochCompleted;
+
     /// <summary>The total number of optimizer steps for <paramref name="examples"/> examples.</summary>
     public int TotalSteps(int examples) => Options.TotalSteps(examples);
 
@@ -109,10 +113,12 @@ public sealed class Trainer : IDisposable
                 checkpoint = _runDirectory is null ? null : SaveCheckpoint();
                 return new TrainResult(Step, true, last, checkpoint, truncated);
             }
+            int epochBefore = _epoch;
             last = TrainStep(encoded, ref order, schedule.At(Step + 1));
             log?.WriteLine(MetricsLine(last));
             log?.Flush();
             progress?.Report(last);
+            if (_epoch > epochBefore && Step < total) EpochCompleted?.Invoke(_epoch, Step);
             if (_runDirectory is not null && Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0 && Step < total)
                 checkpoint = SaveCheckpoint();
         }
@@ -125,40 +131,61 @@ public sealed class Trainer : IDisposable
         var watch = Stopwatch.StartNew();
         int step = Step + 1;
         bool skip = Jepa.UsesJepa && DataOrder.DropJepa(Options.Seed, step, Jepa.JepaDropout);
+        float scale = Jepa.WarmupFactor(step);
         _model.ZeroGrad();
-        double lm = 0, jepa = 0, cos = 0, std = double.NaN, rank = double.NaN;
+        double lm = 0, jepa = 0, cos = 0, sig = 0, vic = 0;
+        var view = new ViewHealth(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         int tokens = 0, micro = Options.GradAccumulation;
         bool monitor = Options.MonitorEvery > 0 && (step % Options.MonitorEvery == 0 || step == 1);
         for (int m = 0; m < micro; m++)
         {
             var examples = NextExamples(encoded, ref order);
-            using var batch = PairBatch.Build(_model.Device, examples, _tokenizer.Special, _model.Config.VocabSize, Jepa, withViews: Jepa.UsesJepa && !skip);
+            using var batch = PairBatch.Build(_model.Device, examples, _tokenizer.Special, _model.Config.VocabSize, Jepa,
+                withViews: Jepa.UsesJepa && !skip, Options.MaxLength);
             using var tape = new Tape(_model.Ops);
             tape.SetRandomKey(Options.Seed, step, m);
-            var (totalLoss, parts) = _objective.Forward(tape, batch, skip);
+            var (totalLoss, parts) = _objective.Forward(tape, batch, skip, scale);
             tape.Backward(totalLoss, 1f / micro);
             tokens += parts.Tokens;
             lm += Scalar(parts.LmLoss) / micro;
+            if (parts.SigRegLoss is { } s) sig += Scalar(s) / micro;
+            if (parts.VicRegLoss is { } v) vic += Scalar(v) / micro;
             if (parts.JepaLoss is not null)
             {
                 jepa += Scalar(parts.JepaLoss) / micro;
                 cos += tape.PairCosine(parts.Predicted!, parts.Target!).ToArray().Average() / micro;
-                if (monitor && m == micro - 1)
-                {
-                    int b = parts.Predicted!.Shape[0], c = parts.Predicted.Shape[1];
-                    float[] rows = [.. parts.Predicted.Value.ToArray(), .. parts.Target!.Value.ToArray()];
-                    (std, rank) = CollapseMonitor.Measure(rows, 2 * b, c);
-                }
+                if (monitor && m == micro - 1) view = Health(parts.Predicted!, parts.Target!);
             }
         }
         _optimizer.Update(lr);
         if (_ema is not null) UpdateEma();
         double gradNorm = _optimizer.GradNorm.ToArray()[0];
         bool jepaOn = Jepa.UsesJepa && !skip;
-        bool collapsed = jepaOn && !double.IsNaN(std) && CollapseMonitor.IsCollapsed(std, rank);
-        if (collapsed) Warning?.Invoke($"step {step}: view embeddings look collapsed (spread {std:G3} of ~1 for distinct directions, effective rank {rank:F2}).");
+        double spread = Math.Min(view.TextSpread, view.CodeSpread), rank = Math.Min(view.TextRank, view.CodeRank);
+        bool collapsed = jepaOn && !double.IsNaN(spread) && CollapseMonitor.IsCollapsed(spread, rank);
+        if (collapsed)
+            Warning?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"step {step}: view embeddings look collapsed (spread Text {view.TextSpread:G3}, Code {view.CodeSpread:G3} of ~1 for distinct directions; effective rank {view.TextRank:F2}, {view.CodeRank:F2}; matched-minus-mismatched cosine {view.Gap:F3})."));
         return new StepMetrics(step, lm, jepaOn ? jepa : double.NaN, jepaOn ? cos : double.NaN, lr, gradNorm,
-            tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), skip, std, rank, collapsed);
+            tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), skip, spread, rank, collapsed)
+        {
+            TextSpread = view.TextSpread, CodeSpread = view.CodeSpread, TextRank = view.TextRank, CodeRank = view.CodeRank, PairGap = view.Gap,
+            SigRegLoss = jepaOn && Jepa.SigReg > 0 ? sig : double.NaN, VicRegLoss = jepaOn && Jepa.VicReg > 0 ? vic : double.NaN,
+            JepaScale = Jepa.UsesJepa ? scale : double.NaN,
+        };
+    }
+
+    private readonly record struct ViewHealth(double TextSpread, double CodeSpread, double TextRank, double CodeRank, double Gap);
+
+    /// <summary>The collapse monitor's numbers for one micro-batch: each view on its own, and the pair gap.</summary>
+    private ViewHealth Health(Variable predicted, Variable target)
+    {
+        int b = predicted.Shape[0], c = predicted.Shape[1];
+        float[] p = predicted.Value.ToArray(), t = target.Value.ToArray();
+        var (ps, pr) = CollapseMonitor.Measure(p, b, c);
+        var (ts, tr) = CollapseMonitor.Measure(t, b, c);
+        double gap = CollapseMonitor.PairGap(p, t, b, c);
+        return Jepa.ReversePred ? new ViewHealth(ts, ps, tr, pr, gap) : new ViewHealth(ps, ts, pr, tr, gap);
     }
 
     private static float Scalar(Variable v) => v.Value.ToArray()[0];
@@ -199,7 +226,9 @@ public sealed class Trainer : IDisposable
             ["step"] = m.Step, ["lm_loss"] = F(m.LmLoss), ["jepa_loss"] = F(m.JepaLoss), ["cosine"] = F(m.Cosine),
             ["lr"] = m.LearningRate, ["grad_norm"] = F(m.GradNorm), ["tokens_per_s"] = F(m.TokensPerSecond),
             ["jepa_skipped"] = m.JepaSkipped, ["embedding_std"] = F(m.EmbeddingStd), ["effective_rank"] = F(m.EffectiveRank),
-            ["collapse_warning"] = m.CollapseWarning,
+            ["collapse_warning"] = m.CollapseWarning, ["text_spread"] = F(m.TextSpread), ["code_spread"] = F(m.CodeSpread),
+            ["text_rank"] = F(m.TextRank), ["code_rank"] = F(m.CodeRank), ["pair_gap"] = F(m.PairGap),
+            ["sigreg"] = F(m.SigRegLoss), ["vicreg"] = F(m.VicRegLoss), ["jepa_scale"] = F(m.JepaScale),
         };
         return JsonSerializer.Serialize(o, RunJson.Compact);
     }

@@ -1,0 +1,141 @@
+using Jepa.Tests.Support;
+using Jepa.Training.Autograd;
+using Jepa.Training.Data;
+using Jepa.Training.Objective;
+using Jepa.Training.Tokenization;
+
+namespace Jepa.Tests.Training;
+
+/// <summary>Which token embeds each view, for every predictor placement and every named token, and the label reach of
+/// the next-token loss.</summary>
+public sealed class ViewLayoutTests(CpuFixture f) : IClassFixture<CpuFixture>
+{
+    // the jepa chat format's ids: <|bos|> 257, <|user|> 260, <|assistant|> 261, <|end|> 262
+    private const int Bos = 257, User = 260, Assistant = 261, End = 262;
+    private static readonly ByteTokenizer Tok = TinySetup.Tokenizer;
+    private static int P(int i) => Tok.Special.Predictors[i];
+
+    private static EncodedPair Pair(string text = "ab", string code = "xy") => new ChatTemplate(Tok).Encode(new PairExample(null, text, code), 64);
+
+    [Theory]
+    // placement, k, token → the laid-out Text view and the index embedded
+    [InlineData(PredictorPlacement.InTurn, 2, EmbedToken.LastContent, 3)]
+    [InlineData(PredictorPlacement.InTurn, 2, EmbedToken.LastPredictor, 5)]
+    [InlineData(PredictorPlacement.InTurn, 2, EmbedToken.End, 6)]
+    [InlineData(PredictorPlacement.InTurn, 2, EmbedToken.Last, 6)]
+    [InlineData(PredictorPlacement.InTurn, 2, EmbedToken.Auto, 5)]
+    [InlineData(PredictorPlacement.AfterTurn, 2, EmbedToken.LastContent, 3)]
+    [InlineData(PredictorPlacement.AfterTurn, 2, EmbedToken.LastPredictor, 6)]
+    [InlineData(PredictorPlacement.AfterTurn, 2, EmbedToken.End, 4)]
+    [InlineData(PredictorPlacement.AfterTurn, 2, EmbedToken.Auto, 6)]
+    [InlineData(PredictorPlacement.Front, 2, EmbedToken.LastContent, 5)]
+    [InlineData(PredictorPlacement.Front, 2, EmbedToken.LastPredictor, 3)]
+    [InlineData(PredictorPlacement.Front, 2, EmbedToken.End, 6)]
+    [InlineData(PredictorPlacement.Front, 2, EmbedToken.Auto, 5)]
+    [InlineData(PredictorPlacement.InTurn, 0, EmbedToken.Auto, 3)]
+    [InlineData(PredictorPlacement.InTurn, 0, EmbedToken.End, 4)]
+    public void TheTextViewIsEmbeddedAtTheNamedToken(PredictorPlacement placement, int k, EmbedToken token, int expected)
+    {
+        var o = new JepaOptions { Predictors = k, Placement = placement, TextToken = token }.Validate(4);
+        var (ids, at) = o.LayOut(Pair().Text, isText: true, Tok.Special.Predictors, 64, "Text");
+        int[] preds = [.. Tok.Special.Predictors.Take(k)];
+        int[] want = placement switch
+        {
+            PredictorPlacement.InTurn => [Bos, User, 'a', 'b', .. preds, End],
+            PredictorPlacement.AfterTurn => [Bos, User, 'a', 'b', End, .. preds],
+            _ => [Bos, User, .. preds, 'a', 'b', End],
+        };
+        Assert.Equal(want, ids);
+        Assert.Equal(expected, at);
+    }
+
+    [Theory]
+    [InlineData(false, EmbedToken.Auto, 3)]           // Code: its last content token ('y')
+    [InlineData(false, EmbedToken.End, 4)]
+    [InlineData(true, EmbedToken.Auto, 4)]            // reverse-pred: the Code view carries the one predictor, embedded at it
+    public void TheCodeViewIsEmbeddedAtTheNamedToken(bool reverse, EmbedToken token, int expected)
+    {
+        var o = new JepaOptions { Predictors = 1, ReversePred = reverse, CodeToken = token }.Validate(4);
+        var (ids, at) = o.LayOut(Pair().Code, isText: false, Tok.Special.Predictors, 64, "Code");
+        Assert.Equal(reverse ? new[] { Bos, Assistant, 'x', 'y', P(0), End } : new[] { Bos, Assistant, 'x', 'y', End }, ids);
+        Assert.Equal(expected, at);
+    }
+
+    [Fact]
+    public void ThePapersLastTokenMinusTwoIsTheLastPredictorForTextAndTheLastContentTokenForCode()
+    {
+        var o = new JepaOptions { Predictors = 3, LastTokenOffset = -2 }.Validate(4);
+        var (text, ta) = o.LayOut(Pair().Text, true, Tok.Special.Predictors, 64, "Text");
+        var (code, ca) = o.LayOut(Pair().Code, false, Tok.Special.Predictors, 64, "Code");
+        Assert.Equal(P(2), text[ta]);
+        Assert.Equal('y', code[ca]);
+        // ...which is exactly what the named default picks
+        var d = new JepaOptions { Predictors = 3 };
+        Assert.Equal(ta, d.LayOut(Pair().Text, true, Tok.Special.Predictors, 64, "Text").At);
+        Assert.Equal(ca, d.LayOut(Pair().Code, false, Tok.Special.Predictors, 64, "Code").At);
+    }
+
+    [Fact]
+    public void AskingForATokenAViewLacksIsAnError()
+    {
+        Assert.Throws<ArgumentException>(() => new JepaOptions { Predictors = 0, TextToken = EmbedToken.LastPredictor }.Validate(4));
+        Assert.Throws<ArgumentException>(() => new JepaOptions { Predictors = 1, CodeToken = EmbedToken.LastPredictor }.Validate(4));
+        var noTail = new ViewTokens([Bos, User], ['a'], []);
+        var e = Assert.Throws<ArgumentException>(() => new JepaOptions { TextToken = EmbedToken.End }.LayOut(noTail, true, Tok.Special.Predictors, 64, "Example 3: its Text view"));
+        Assert.Contains("Example 3", e.Message);
+    }
+
+    [Fact]
+    public void ALongViewLosesTheEndOfItsMessageAndKeepsItsHeaderPredictorsAndEndToken()
+    {
+        var o = new JepaOptions { Predictors = 2 };
+        var (ids, at) = o.LayOut(Pair("abcdefgh").Text, true, Tok.Special.Predictors, 8, "Text");
+        Assert.Equal(new[] { Bos, User, 'a', 'b', 'c', P(0), P(1), End }, ids);
+        Assert.Equal(6, at);
+    }
+
+    [Theory]
+    [InlineData(ViewEncoding.Separate)]
+    [InlineData(ViewEncoding.Single)]
+    public void TheTextEmbeddingSeesThePredictorsAndTheCodeEmbeddingDoesNot(ViewEncoding views)
+    {
+        // Change the first predictor's embedding row: Pred(Enc(Text)) must move (it is computed at or after the
+        // predictors), Enc(Code) must not (the Code view carries no predictors). Fails if the Text view were embedded before
+        // its predictors (the old --last-token −2 trap) or if predictors were laid out where the embedded token cannot see them.
+        using var model = TinySetup.Model(f.Ops);
+        var pairs = TinySetup.Pairs(3, 31);
+        var o = new JepaOptions { Predictors = 2, Views = views };
+        (float[] Text, float[] Code) Embeddings()
+        {
+            using var batch = TinySetup.Batch(f.Ops, pairs, o);
+            using var tape = new Tape(f.Ops, recordGradients: false);
+            var (_, parts) = new JepaObjective(model, o).Forward(tape, batch, skipJepa: false);
+            return (parts.Predicted!.Value.ToArray(), parts.Target!.Value.ToArray());
+        }
+        var before = Embeddings();
+        var w = model.Embed.Value.ToArray();
+        int C = model.Config.DModel;
+        for (int c = 0; c < C; c++) w[P(0) * C + c] += 0.5f;
+        model.Embed.Value.CopyFrom(w);
+        var after = Embeddings();
+        for (int b = 0; b < pairs.Length; b++)
+            Assert.True(before.Text.Skip(b * C).Take(C).Zip(after.Text.Skip(b * C).Take(C)).Any(p => p.First != p.Second), $"pair {b}: the Text embedding ignores the predictors");
+        Reference.AssertBitwiseEqual(after.Code, before.Code, "Code embeddings");
+    }
+
+    [Fact]
+    public void ConversationLabelsCoverEveryNextTokenAndAnswerLabelsOnlyTheAnswer()
+    {
+        var e = new ChatTemplate(Tok).Encode(new PairExample("s", "ab", "xy"), 64);
+        var conv = e.ConversationLabels();
+        for (int i = 0; i + 1 < e.Full.Length; i++) Assert.Equal(e.Full[i + 1], conv[i]);
+        Assert.Equal(ChatTemplate.IgnoreIndex, conv[^1]);
+        int answer = e.Labels.Count(l => l != ChatTemplate.IgnoreIndex);
+        Assert.Equal(3, answer); // 'x', 'y', <|end|>
+        using var a = PairBatch.Build(f.Device, [e], Tok.Special, Tok.VocabSize, new JepaOptions { Labels = LabelReach.Answer }, false);
+        using var c = PairBatch.Build(f.Device, [e], Tok.Special, Tok.VocabSize, new JepaOptions { Labels = LabelReach.Conversation }, false);
+        Assert.Equal(answer, a.AnswerTokens);
+        Assert.Equal(e.Full.Length - 1, c.AnswerTokens);
+        Assert.Equal(conv, c.HostTargets);
+    }
+}
