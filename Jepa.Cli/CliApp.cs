@@ -12,7 +12,8 @@ public static class CliApp
     /// <summary>Every command, in the order of the command list.</summary>
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
-        new TrainCommand(), new EvalCommand(), new GenerateCommand(), new EmbedCommand(), new DataRegexCommand(), new TokenizerTrainCommand(),
+        new TrainCommand(), new ExperimentCommand(), new EvalCommand(), new GenerateCommand(), new EmbedCommand(), new DataRegexCommand(),
+        new DataSplitCommand(), new TokenizerTrainCommand(),
         new ExportCommand(), new DevicesCommand(), new SelfTestCommand(), new BenchCommand(), new PlotCommand(),
     ];
 
@@ -52,7 +53,9 @@ public static class CliApp
         return Task.Run(() => Run(args, context), CancellationToken.None);
     }
 
-    private static int Run(string[] args, CliContext context)
+    /// <summary>Runs the command line on the calling thread with <paramref name="context"/> (what <c>jepa experiment</c> runs its
+    /// <c>jepa train</c> runs through): errors become one line on the context's error writer and an exit code.</summary>
+    internal static int Run(string[] args, CliContext context)
     {
         if (args.Length == 0)
         {

@@ -8,7 +8,12 @@ namespace Jepa.Cli.Support;
 /// <param name="Name">The legend entry.</param>
 /// <param name="Color">An SVG colour, e.g. <c>#1f77b4</c>.</param>
 /// <param name="Points">The points, in x order.</param>
-public sealed record PlotSeries(string Name, string Color, IReadOnlyList<(double X, double Y)> Points);
+/// <param name="Errors">Half-lengths of vertical error bars, one per point (NaN: none), or null for no error bars.</param>
+public sealed record PlotSeries(string Name, string Color, IReadOnlyList<(double X, double Y)> Points, IReadOnlyList<double>? Errors = null)
+{
+    /// <summary>The error bar of point <paramref name="i"/> (0 when there is none).</summary>
+    public double Error(int i) => Errors is { } e && i < e.Count && double.IsFinite(e[i]) ? e[i] : 0;
+}
 
 /// <summary>One panel of a figure: a title, a y-axis label and its lines (all sharing the figure's x range).</summary>
 /// <param name="Title">Shown above the panel.</param>
@@ -18,11 +23,19 @@ public sealed record PlotPanel(string Title, string YLabel, IReadOnlyList<PlotSe
 
 /// <summary>
 /// Writes line charts as a self-contained SVG: panels stacked vertically, each with axes, "nice" ticks
-/// (1, 2 or 5 × 10ⁿ), grid lines, a legend and a title; a panel without points says so.
+/// (1, 2 or 5 × 10ⁿ), grid lines, optional error bars, a legend and a title; a panel without points says so.
+/// Bar charts with error bars are in SvgPlot.Bars.cs.
 /// </summary>
-public static class SvgPlot
+public static partial class SvgPlot
 {
     private const int Width = 820, PanelHeight = 300, Left = 72, Right = 24, Top = 40, Bottom = 48;
+
+    /// <summary>Distinct colours for series, in order (matplotlib's "tab10").</summary>
+    public static IReadOnlyList<string> Palette { get; } =
+        ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+    /// <summary>The colour of series <paramref name="i"/> (the palette, repeated).</summary>
+    public static string Color(int i) => Palette[i % Palette.Count];
 
     /// <summary>The SVG document for <paramref name="panels"/>, with <paramref name="xLabel"/> under each panel.</summary>
     public static string Render(string title, string xLabel, IReadOnlyList<PlotPanel> panels)
@@ -46,7 +59,7 @@ public static class SvgPlot
         var inv = CultureInfo.InvariantCulture;
         int x0 = Left, w = Width - Left - Right, h = PanelHeight;
         sb.Append(inv, $"<g class=\"panel\">\n<text x=\"{x0 + w / 2}\" y=\"{y0 - 12}\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">{Esc(panel.Title)}</text>\n");
-        var ys = panel.Series.SelectMany(s => s.Points).Select(p => p.Y).Where(double.IsFinite).ToList();
+        var ys = panel.Series.SelectMany(s => s.Points.SelectMany((p, i) => (double[])[p.Y - s.Error(i), p.Y + s.Error(i)])).Where(double.IsFinite).ToList();
         if (ys.Count == 0)
         {
             sb.Append(inv, $"<rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#999\"/>\n");
@@ -88,6 +101,12 @@ public static class SvgPlot
             foreach (var p in pts) sb.Append(inv, $"{X(p.X):F1},{Y(p.Y):F1} ");
             sb.Length--;
             sb.Append("\"/>\n");
+            for (int i = 0; i < s.Points.Count; i++)
+            {
+                var (x, y) = s.Points[i];
+                double e = s.Error(i);
+                if (e > 0 && double.IsFinite(y)) ErrorBar(sb, X(x), Y(y - e), Y(y + e), s.Color);
+            }
         }
         // Legend (top right).
         var named = panel.Series.Where(s => s.Points.Any(p => double.IsFinite(p.Y))).ToList();
@@ -100,6 +119,13 @@ public static class SvgPlot
             sb.Append(inv, $"<text x=\"{lx + 34}\" y=\"{yy}\">{Esc(named[i].Name)}</text>\n");
         }
         sb.Append("</g>\n</g>\n");
+    }
+
+    /// <summary>A vertical error bar at <paramref name="x"/> from <paramref name="y1"/> to <paramref name="y2"/> (SVG coordinates), with caps.</summary>
+    private static void ErrorBar(StringBuilder sb, double x, double y1, double y2, string color)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        sb.Append(inv, $"<path class=\"error\" d=\"M{x:F1},{y1:F1}V{y2:F1}M{x - 4:F1},{y1:F1}h8M{x - 4:F1},{y2:F1}h8\" stroke=\"{Esc(color)}\" fill=\"none\"/>\n");
     }
 
     /// <summary>A range covering [lo, hi] with about five ticks at 1, 2 or 5 × 10ⁿ.</summary>
