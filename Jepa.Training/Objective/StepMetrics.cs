@@ -8,7 +8,7 @@ namespace Jepa.Training.Objective;
 /// <param name="LearningRate">The rate used.</param>
 /// <param name="GradNorm">Global gradient norm before clipping.</param>
 /// <param name="TokensPerSecond">Tokens processed (all passes, padding excluded) per second of the step.</param>
-/// <param name="JepaSkipped">True when JEPA-loss dropout skipped the term.</param>
+/// <param name="JepaSkipped">True when JEPA-loss dropout skipped the term in every micro-batch of the step (each micro-batch draws on its own, as the paper's code does per loss computation).</param>
 /// <param name="EmbeddingStd">Spread of the unit-length embeddings of the more collapsed view (the smaller of
 /// <see cref="TextSpread"/> and <see cref="CodeSpread"/>): mean per-dimension standard deviation × √C, about 1 for random
 /// directions and 0 when every embedding of the view points the same way (collapse monitor).</param>

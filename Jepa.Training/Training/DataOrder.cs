@@ -23,7 +23,9 @@ public static class DataOrder
         return p;
     }
 
-    /// <summary>Whether JEPA-loss dropout skips the JEPA term at 1-based step <paramref name="step"/>.</summary>
-    public static bool DropJepa(ulong seed, int step, float rate) =>
-        rate > 0 && (rate >= 1 || Philox.Uniform(seed, 0x4452_4F50UL /* "DROP" */, (ulong)step) < rate);
+    /// <summary>Whether JEPA-loss dropout skips the JEPA term in micro-batch <paramref name="micro"/> of 1-based step
+    /// <paramref name="step"/>. As in the paper's code, each micro-batch (each loss computation) draws on its own; micro-batch 0
+    /// of a step draws what the whole step drew before micro-batches drew separately.</summary>
+    public static bool DropJepa(ulong seed, int step, float rate, int micro = 0) =>
+        rate > 0 && (rate >= 1 || Philox.Uniform(seed, 0x4452_4F50UL /* "DROP" */ + ((ulong)(uint)micro << 32), (ulong)step) < rate);
 }

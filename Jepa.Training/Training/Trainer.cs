@@ -130,16 +130,18 @@ public sealed class Trainer : IDisposable
     {
         var watch = Stopwatch.StartNew();
         int step = Step + 1;
-        bool skip = Jepa.UsesJepa && DataOrder.DropJepa(Options.Seed, step, Jepa.JepaDropout);
         float scale = Jepa.WarmupFactor(step);
         _model.ZeroGrad();
         double lm = 0, jepa = 0, cos = 0, sig = 0, vic = 0;
+        int skipped = 0, withJepa = 0;
         var view = new ViewHealth(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         int tokens = 0, micro = Options.GradAccumulation;
         bool monitor = Options.MonitorEvery > 0 && (step % Options.MonitorEvery == 0 || step == 1);
         for (int m = 0; m < micro; m++)
         {
             var examples = NextExamples(encoded, ref order);
+            bool skip = Jepa.UsesJepa && DataOrder.DropJepa(Options.Seed, step, Jepa.JepaDropout, m);
+            skipped += skip ? 1 : 0;
             using var batch = PairBatch.Build(_model.Device, examples, _tokenizer.Special, _model.Config.VocabSize, Jepa,
                 withViews: Jepa.UsesJepa && !skip, Options.MaxLength);
             using var tape = new Tape(_model.Ops);
@@ -148,26 +150,28 @@ public sealed class Trainer : IDisposable
             tape.Backward(totalLoss, 1f / micro);
             tokens += parts.Tokens;
             lm += Scalar(parts.LmLoss) / micro;
-            if (parts.SigRegLoss is { } s) sig += Scalar(s) / micro;
-            if (parts.VicRegLoss is { } v) vic += Scalar(v) / micro;
+            if (parts.SigRegLoss is { } s) sig += Scalar(s);
+            if (parts.VicRegLoss is { } v) vic += Scalar(v);
             if (parts.JepaLoss is not null)
             {
-                jepa += Scalar(parts.JepaLoss) / micro;
-                cos += tape.PairCosine(parts.Predicted!, parts.Target!).ToArray().Average() / micro;
+                withJepa++;
+                jepa += Scalar(parts.JepaLoss);
+                cos += tape.PairCosine(parts.Predicted!, parts.Target!).ToArray().Average();
                 if (monitor && m == micro - 1) view = Health(parts.Predicted!, parts.Target!);
             }
         }
         _optimizer.Update(lr);
         if (_ema is not null) UpdateEma();
         double gradNorm = _optimizer.GradNorm.ToArray()[0];
-        bool jepaOn = Jepa.UsesJepa && !skip;
+        bool jepaOn = withJepa > 0, allSkipped = skipped == micro && Jepa.UsesJepa;
+        if (jepaOn) { jepa /= withJepa; cos /= withJepa; sig /= withJepa; vic /= withJepa; }
         double spread = Math.Min(view.TextSpread, view.CodeSpread), rank = Math.Min(view.TextRank, view.CodeRank);
         bool collapsed = jepaOn && !double.IsNaN(spread) && CollapseMonitor.IsCollapsed(spread, rank);
         if (collapsed)
             Warning?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"step {step}: view embeddings look collapsed (spread Text {view.TextSpread:G3}, Code {view.CodeSpread:G3} of ~1 for distinct directions; effective rank {view.TextRank:F2}, {view.CodeRank:F2}; matched-minus-mismatched cosine {view.Gap:F3})."));
         return new StepMetrics(step, lm, jepaOn ? jepa : double.NaN, jepaOn ? cos : double.NaN, lr, gradNorm,
-            tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), skip, spread, rank, collapsed)
+            tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), allSkipped, spread, rank, collapsed)
         {
             TextSpread = view.TextSpread, CodeSpread = view.CodeSpread, TextRank = view.TextRank, CodeRank = view.CodeRank, PairGap = view.Gap,
             SigRegLoss = jepaOn && Jepa.SigReg > 0 ? sig : double.NaN, VicRegLoss = jepaOn && Jepa.VicReg > 0 ? vic : double.NaN,
