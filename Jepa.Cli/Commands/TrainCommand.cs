@@ -66,6 +66,7 @@ public sealed class TrainCommand : ICommand
             new("lora-dropout", "p", "dropout on the LoRA branch's input (as PEFT's lora_dropout)", "0"),
             new("lora-targets", "LIST", "projections to adapt: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj or all", "q_proj,v_proj"),
             OptionSpec.Flag("merge", "with LoRA, also fold the adapters into the base and save the merged model in RUN/model"),
+            OptionSpec.Flag("baseline", "afterwards also train the next-token baseline (λ = 0; same model, seed, data order and schedule) in DIR/baseline, evaluate it, and print both side by side"),
             new("tokenizer", "FILE", "a new model's tokenizer: a byte-level BPE tokenizer.json (e.g. from 'jepa tokenizer train') or a Hugging Face tokenizer folder; sets the vocabulary", "bytes"),
             new("chat-template", "NAME|FILE", "a new model's chat format: jepa, llama3, chatml, or a JSON format file", "jepa; detected for a tokenizer folder"),
             new("config", "FILE.json", "a model config (\"model\": {...} or a ModelConfig/HF config.json) and/or options by name"),
@@ -167,14 +168,57 @@ public sealed class TrainCommand : ICommand
         var (train, evalSet) = LoadData(settings, context);
         var device = CommonOptions.DeviceFrom(args);
         ulong seed = args.ULong("seed") ?? 42;
-        using var model = args.String("model") is { } modelDir
+        bool baseline = args.Flag("baseline");
+        if (baseline && !jepa.UsesJepa) throw new UsageException("--baseline compares LLM-JEPA with the next-token baseline; this run is the baseline already (λ = 0).");
+        if (baseline && evalSet.Count == 0) throw new UsageException("--baseline needs evaluation data to compare the two runs (--eval-data FILE).");
+        JepaModel Open() => args.String("model") is { } modelDir
             ? pretrained ? JepaModel.LoadPretrained(modelDir, device, PredictorTokens, format, seed) : JepaModel.Load(modelDir, device)
             : CreateModel(config!, seed, device, tokenizer, format);
-        if (lora is not null) model.AttachLora(lora, seed);
-        var options = TrainFrom(args, model.Model.Config, seed);
-        Directory.CreateDirectory(outDir);
-        settings.Write(outDir);
-        return TrainAndEvaluate(model, train, evalSet, jepa, options, settings, outDir, null, args.Flag("json"), context);
+        int code;
+        TrainOptions options;
+        using (var model = Open())
+        {
+            if (lora is not null) model.AttachLora(lora, seed);
+            options = TrainFrom(args, model.Model.Config, seed);
+            Directory.CreateDirectory(outDir);
+            settings.Write(outDir);
+            code = TrainAndEvaluate(model, train, evalSet, jepa, options, settings, outDir, null, args.Flag("json"), context);
+        }
+        if (code != ExitCodes.Ok || !baseline) return code;
+
+        // The same model, seed, data order, schedule and LM labels, without the JEPA term and its regularisers.
+        string baseDir = Path.Combine(outDir, "baseline");
+        CheckOutDirectory(baseDir);
+        if (!args.Flag("json")) context.Error.WriteLine($"\nthe next-token baseline (λ = 0, same seed and schedule) in {baseDir}");
+        using (var model = Open())
+        {
+            if (lora is not null) model.AttachLora(lora, seed);
+            Directory.CreateDirectory(baseDir);
+            settings.Write(baseDir);
+            code = TrainAndEvaluate(model, train, evalSet, jepa with { Lambda = 0, SigReg = 0, VicReg = 0 }, options, settings, baseDir, null, args.Flag("json"), context);
+        }
+        if (code == ExitCodes.Ok && !args.Flag("json")) PrintComparison(context, outDir, baseDir);
+        return code;
+    }
+
+    /// <summary>The LLM-JEPA run and its baseline side by side, from their summary.json files.</summary>
+    private static void PrintComparison(CliContext context, string jepaDir, string baseDir)
+    {
+        static (string? Name, double? Eval, double? Exact) Read(string dir)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")));
+            var r = doc.RootElement;
+            double? Acc(string key) => r.TryGetProperty(key, out var e) && e.ValueKind == System.Text.Json.JsonValueKind.Object ? e.GetProperty("accuracy").GetDouble() : null;
+            string? metric = r.TryGetProperty("eval", out var ev) && ev.ValueKind == System.Text.Json.JsonValueKind.Object ? ev.GetProperty("metric").GetString() : null;
+            return (metric, Acc("eval"), metric == "exact" ? Acc("eval") : Acc("exact"));
+        }
+        var j = Read(jepaDir);
+        var b = Read(baseDir);
+        static string P(double? x) => x is { } v ? string.Create(CultureInfo.InvariantCulture, $"{100 * v,6:F1} %") : "      –";
+        context.Out.WriteLine();
+        context.Out.WriteLine($"                      {j.Name,-18} exact match");
+        context.Out.WriteLine($"LLM-JEPA              {P(j.Eval),-18} {P(j.Exact)}");
+        context.Out.WriteLine($"next-token baseline   {P(b.Eval),-18} {P(b.Exact)}");
     }
 
     /// <summary>The tokenizer and chat format of --tokenizer and --chat-template (null: the defaults).</summary>

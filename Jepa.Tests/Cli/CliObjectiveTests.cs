@@ -32,6 +32,29 @@ public sealed class CliObjectiveTests : IDisposable
             Assert.Equal(JsonValueKind.Number, first.GetProperty(field).ValueKind);
     }
 
+    [Fact]
+    public void BaselineTrainsTheSameModelWithoutTheJepaTermAndPrintsBothSideBySide()
+    {
+        string config = Path.Combine(_root, "tiny.json"), data = Path.Combine(_root, "pairs.jsonl"), run = Path.Combine(_root, "cmp");
+        File.WriteAllText(config, CliRunner.TinyConfig);
+        RegexPairGenerator.WriteJsonl(data, 8, seed: 9);
+        var r = CliRunner.Run("train", "--data", data, "--eval-data", data, "--eval-count", "2", "--metric", "regex", "--config", config,
+            "--steps", "3", "--sigreg", "0.05", "--baseline", "--out", run);
+        Assert.True(r.Code == 0, r.ToString());
+        Assert.Contains("LLM-JEPA", r.Out);
+        Assert.Contains("next-token baseline", r.Out);
+        JsonElement[] Metrics(string dir) => File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        var jepa = Metrics(run);
+        var baseline = Metrics(Path.Combine(run, "baseline"));
+        Assert.Equal(3, baseline.Length);
+        Assert.All(baseline, m => Assert.Equal(JsonValueKind.Null, m.GetProperty("jepa_loss").ValueKind));
+        Assert.All(jepa, m => Assert.Equal(JsonValueKind.Number, m.GetProperty("jepa_loss").ValueKind));
+        // same initial weights and the same first batch: the first step's next-token loss is bit-identical
+        Assert.Equal(jepa[0].GetProperty("lm_loss").GetDouble(), baseline[0].GetProperty("lm_loss").GetDouble());
+        Assert.NotEqual(jepa[^1].GetProperty("lm_loss").GetDouble(), baseline[^1].GetProperty("lm_loss").GetDouble());
+        Assert.True(File.Exists(Path.Combine(run, "baseline", "summary.json")));
+    }
+
     [Theory]
     [InlineData("--text-token", "last-predictor", "--predictors", "0")]
     [InlineData("--code-token", "last-predictor", "--predictors", "1")]
