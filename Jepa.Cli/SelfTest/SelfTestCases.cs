@@ -93,6 +93,24 @@ public static class SelfTestCases
             return [("loss", r.Down(loss)), ("losses", r.Down(losses)), ("dlogits", r.Down(dlogits))];
         }),
         Distance(JepaDistanceKind.Cosine), Distance(JepaDistanceKind.L2), Distance(JepaDistanceKind.Mse), Distance(JepaDistanceKind.InfoNce),
+        new("sigreg", 1e-4, false, r =>
+        {
+            const int N = 24, M = 33;
+            var p = r.Up(Rand(N * M, 72, -2.5f, 2.5f));
+            var cf = r.Zeros(SigReg.SavedLength(M)); var stat = r.Zeros(M); var loss = r.Zeros(1); var dp = r.Zeros(N * M);
+            r.Ops.SigReg.Forward(p, cf, stat, loss, N, M);
+            r.Ops.SigReg.Backward(p, cf, dp, N, M);
+            return [("loss", r.Down(loss)), ("slices", r.Down(stat)), ("dp", r.Down(dp))];
+        }),
+        new("vicreg", 1e-4, false, r =>
+        {
+            const int N = 20, C = 37;
+            var z = r.Up(Rand(N * C, 73, -1.2f, 1.2f));
+            var saved = r.Zeros(VicReg.SavedLength(C)); var loss = r.Zeros(1); var dz = r.Zeros(N * C);
+            r.Ops.VicReg.Forward(z, saved, loss, N, C);
+            r.Ops.VicReg.Backward(z, saved, dz, N, C);
+            return [("loss", r.Down(loss)), ("dz", r.Down(dz))];
+        }),
         new("adamw step", 1e-5, false, r =>
         {
             const int n = 257;
