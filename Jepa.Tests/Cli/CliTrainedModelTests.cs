@@ -56,7 +56,7 @@ public sealed class CliTrainedModelTests(CliRunFixture f) : IClassFixture<CliRun
     {
         string pred = f.PathOf("eval-pred.jsonl");
         var r = CliRunner.Run("eval", "--model", f.Model, "--data", f.Data, "--metric", "exact", "--count", "4", "--out", pred,
-            "--max-new-tokens", "5", "--device", "cpu");
+            "--max-new-tokens", "5", "--device", "cpu", "--batch", "3");
         Assert.True(r.Code == 0, r.ToString());
         Assert.Matches(@"^exact match \d+\.\d % \(\d/4\)", r.Out);
         var lines = JsonLines(pred);
