@@ -1,7 +1,9 @@
+using System.Globalization;
 using Jepa.Cli.Options;
 using Jepa.Cli.Support;
 using Jepa.Training;
 using Jepa.Training.Evaluation;
+using Jepa.Training.Generation;
 
 namespace Jepa.Cli.Commands;
 
@@ -13,7 +15,9 @@ public sealed class EvalCommand : ICommand
         """
         Generates an answer (greedy by default) for the user turn of each example and scores it against the
         assistant turn. Prints the accuracy with its count, e.g. 'exact match 41.2 % (412/1000)'; --out writes
-        one JSON line per example: text, reference, prediction, correct.
+        one JSON line per example: text, reference, prediction, correct. --batch N answers are decoded together
+        (a prompt joins the batch when its length matches the batch's position); the answers are the same as
+        one at a time.
         Metrics: exact (trimmed string equality, the paper's), regex (NL-RX semantic equivalence; unparsable
         output counts wrong), gsm8k (the number after the last '####'), nq (normalised answer containment; the
         reference may be a JSON list of answers or answers separated by '|').
@@ -24,6 +28,7 @@ public sealed class EvalCommand : ICommand
             OptionSpec.Choice("metric", "how answers are scored", "exact", AnswerMetrics.Names.ToArray()),
             new("count", "N", "evaluate only the first N examples", "all"),
             new("out", "PRED.jsonl", "write per-example predictions here"),
+            new("batch", "N", "answers decoded together (the answers are the same for any N; 1 decodes one at a time)", Generator.DefaultBatchSize.ToString(CultureInfo.InvariantCulture)),
             .. CommonOptions.Generation,
             CommonOptions.Adapter,
             CommonOptions.Device,
@@ -40,12 +45,13 @@ public sealed class EvalCommand : ICommand
         string modelDir = args.Required("model"), dataPath = args.Required("data");
         var metric = AnswerMetrics.Parse(args.Choice("metric") ?? "exact");
         int? count = args.PositiveInt("count");
+        int batch = args.PositiveInt("batch") ?? Generator.DefaultBatchSize;
         var generation = CommonOptions.GenerationFrom(args);
         var examples = DataFiles.Read(dataPath, args.Flag("skip-bad"), context);
         if (count is { } n && n < examples.Count) examples = examples.Take(n).ToArray();
         using var model = CommonOptions.OpenModel(args, modelDir);
         string? outPath = args.String("out");
-        var result = EvalRunner.Run(model, examples, metric, generation, outPath, context);
+        var result = EvalRunner.Run(model, examples, metric, generation, outPath, context, batch);
         if (args.Flag("json"))
         {
             var summary = EvalRunner.Summary(result);

@@ -13,13 +13,14 @@ public static class EvalRunner
     /// <summary>
     /// Evaluates <paramref name="model"/> on <paramref name="examples"/> and writes one JSON line per example to
     /// <paramref name="predictionsPath"/> (when not null): <c>text</c>, <c>reference</c>, <c>prediction</c>,
-    /// <c>correct</c> (and <c>error</c> when no answer could be generated).
+    /// <c>correct</c> (and <c>error</c> when no answer could be generated). <paramref name="batchSize"/> answers are
+    /// decoded together (the answers do not depend on it).
     /// </summary>
     public static EvalResult Run(JepaModel model, IReadOnlyList<PairExample> examples, AnswerMetric metric, GenerateOptions options,
-        string? predictionsPath, CliContext context)
+        string? predictionsPath, CliContext context, int batchSize = Generator.DefaultBatchSize)
     {
         var progress = new Progress(context, examples.Count);
-        var result = Evaluator.Evaluate(model, examples, metric, options, progress, context.Cancellation);
+        var result = Evaluator.Evaluate(model, examples, metric, options, progress, context.Cancellation, batchSize);
         progress.Finish();
         if (predictionsPath is not null) WritePredictions(predictionsPath, result);
         return result;

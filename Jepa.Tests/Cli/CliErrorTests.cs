@@ -62,6 +62,7 @@ public sealed class CliErrorTests : IDisposable
         OneLine(CliRunner.Run("train", "--steps", "3"), 2, "needs --out DIR");
         OneLine(CliRunner.Run("train", "--out", _root, "--steps", "3", "--epochs", "2"), 2, "either --steps or --epochs");
         OneLine(CliRunner.Run("eval", "--model", _root), 2, "needs --data FILE");
+        OneLine(CliRunner.Run("eval", "--model", _root, "--data", Path.Combine(_root, "none.jsonl"), "--batch", "0"), 2, "--batch must be a positive integer");
         OneLine(CliRunner.Run("trian"), 2, "unknown command 'trian'");
         OneLine(CliRunner.Run("data"), 2, "needs a sub-command: data regex");
         OneLine(CliRunner.Run("devices", "extra"), 2, "unexpected argument 'extra'");

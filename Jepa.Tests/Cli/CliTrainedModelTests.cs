@@ -56,7 +56,7 @@ public sealed class CliTrainedModelTests(CliRunFixture f) : IClassFixture<CliRun
     {
         string pred = f.PathOf("eval-pred.jsonl");
         var r = CliRunner.Run("eval", "--model", f.Model, "--data", f.Data, "--metric", "exact", "--count", "4", "--out", pred,
-            "--max-new-tokens", "5", "--device", "cpu");
+            "--max-new-tokens", "5", "--device", "cpu", "--batch", "3");
         Assert.True(r.Code == 0, r.ToString());
         Assert.Matches(@"^exact match \d+\.\d % \(\d/4\)", r.Out);
         var lines = JsonLines(pred);
@@ -90,7 +90,7 @@ public sealed class CliTrainedModelTests(CliRunFixture f) : IClassFixture<CliRun
     }
 
     [Fact]
-    public void PlotWritesAnSvgWithTwoPanels()
+    public void PlotWritesAnSvgWithLossCosineAndCollapseMonitorPanels()
     {
         string svg = f.PathOf("curves.svg");
         var r = CliRunner.Run("plot", f.Run, "--out", svg);
@@ -99,10 +99,11 @@ public sealed class CliTrainedModelTests(CliRunFixture f) : IClassFixture<CliRun
         XNamespace ns = "http://www.w3.org/2000/svg";
         Assert.Equal(ns + "svg", doc.Root!.Name);
         var panels = doc.Descendants(ns + "g").Where(g => (string?)g.Attribute("class") == "panel").ToList();
-        Assert.Equal(2, panels.Count);
+        Assert.Equal(3, panels.Count);
         Assert.All(panels, p => Assert.NotEmpty(p.Descendants(ns + "polyline")));
         Assert.Contains(doc.Descendants(ns + "text"), t => t.Value == "lm loss");
         Assert.Contains(doc.Descendants(ns + "text"), t => t.Value == "cosine");
+        Assert.Contains(doc.Descendants(ns + "text"), t => t.Value == "matched − mismatched cosine");
 
         var missing = CliRunner.Run("plot", f.PathOf("no-such-run"));
         Assert.Equal(1, missing.Code);

@@ -43,8 +43,49 @@ public sealed class EvaluatorTests
             Evaluator.Evaluate(model, [new PairExample(null, "a", "b")], AnswerMetric.Exact, cancellation: cts.Token));
     }
 
-    private sealed class Sync(List<EvalRecord> list) : IProgress<EvalRecord>
+    [Fact]
+    public void BatchedEvaluationGivesTheSameRecordsAsOneAtATimeInExampleOrder()
     {
-        public void Report(EvalRecord value) => list.Add(value);
+        using var model = Tiny();
+        // Prompts of mixed lengths (several of each), two too long for the model among them.
+        PairExample[] data = [.. Enumerable.Range(0, 19).Select(i => new PairExample(i % 4 == 0 ? "s" : null, new string((char)('a' + i % 5), i % 6), "ab")),
+            new(null, new string('z', 40), "w"), new(null, "q", "r"), new("sys", new string('y', 30), "w"), new(null, "ab", "ab")];
+        Assert.InRange(data.Select(e => model.Template.Prompt(e.System, e.Text).Length).Distinct().Count(), 6, 20);
+        var options = new GenerateOptions(MaxNewTokens: 3);
+        var alone = Evaluator.Evaluate(model, data, AnswerMetric.Exact, options, batchSize: 1);
+        Assert.Equal(2, alone.Records.Count(r => r.Error is not null));
+        foreach (var (e, r) in data.Zip(alone.Records).Where(x => x.Second.Error is null))
+            Assert.Equal(model.Generate(e.Text, options, e.System), r.Prediction);
+        Assert.True(alone.Records.Select(r => r.Prediction).Distinct().Count() >= 3, "too few distinct answers");
+
+        foreach (int batch in (int[])[2, 5, 32])
+        {
+            var seen = new List<EvalRecord>();
+            var result = Evaluator.Evaluate(model, data, AnswerMetric.Exact, options, new Sync(seen), batchSize: batch);
+            Assert.Equal(alone.Records, result.Records);
+            Assert.Equal(result.Records, seen);
+        }
+    }
+
+    [Fact]
+    public void CancellationStopsABatchedEvaluation()
+    {
+        using var model = Tiny();
+        using var cts = new CancellationTokenSource();
+        var seen = new List<EvalRecord>();
+        var cancelAtFirst = new Sync(seen, cts.Cancel);
+        PairExample[] data = [.. Enumerable.Range(0, 12).Select(i => new PairExample(null, new string('a', i % 3), "b"))];
+        Assert.Throws<OperationCanceledException>(() =>
+            Evaluator.Evaluate(model, data, AnswerMetric.Exact, new GenerateOptions(MaxNewTokens: 4), cancelAtFirst, cts.Token, batchSize: 4));
+        Assert.InRange(seen.Count, 1, data.Length - 1);
+    }
+
+    private sealed class Sync(List<EvalRecord> list, Action? onReport = null) : IProgress<EvalRecord>
+    {
+        public void Report(EvalRecord value)
+        {
+            list.Add(value);
+            onReport?.Invoke();
+        }
     }
 }

@@ -6,40 +6,65 @@ namespace Jepa.Training.Evaluation;
 /// <summary>Generates an answer for each example's Text view and scores it against its Code view.</summary>
 public static class Evaluator
 {
+    /// <summary>Prompts handed to the decoder at once, in batches of the batch size.</summary>
+    private const int WindowBatches = 8;
+
     /// <summary>
     /// Evaluates <paramref name="model"/> on <paramref name="examples"/>: for each, generates from the example's
     /// system prompt and Text view with <paramref name="options"/> (default: greedy) and scores the answer with
-    /// <paramref name="metric"/>. An example whose prompt does not fit the model's maximum length counts as wrong
-    /// and carries the reason in <see cref="EvalRecord.Error"/>. <paramref name="progress"/> sees each record as
-    /// it is scored.
+    /// <paramref name="metric"/>. Up to <paramref name="batchSize"/> answers are decoded together
+    /// (<see cref="Generator.GenerateBatch"/>); the answers are the same as <see cref="JepaModel.Generate"/>'s one at
+    /// a time, for any batch size. An example whose prompt does not fit the model's maximum length counts as wrong
+    /// and carries the reason in <see cref="EvalRecord.Error"/>. <paramref name="progress"/> sees each record in
+    /// example order, as soon as it and every record before it are scored.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
     public static EvalResult Evaluate(JepaModel model, IReadOnlyList<PairExample> examples, AnswerMetric metric,
-        GenerateOptions? options = null, IProgress<EvalRecord>? progress = null, CancellationToken cancellation = default)
+        GenerateOptions? options = null, IProgress<EvalRecord>? progress = null, CancellationToken cancellation = default,
+        int batchSize = Generator.DefaultBatchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(examples);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         options = (options ?? new GenerateOptions()).Validate();
-        var records = new EvalRecord[examples.Count];
+        cancellation.ThrowIfCancellationRequested();
+        int maxLength = model.Model.Config.MaxLength;
+        var records = new EvalRecord?[examples.Count];
+        var prompts = new List<int[]>();
+        var owners = new List<int>(); // prompts[k] belongs to examples[owners[k]]
         for (int i = 0; i < examples.Count; i++)
         {
-            cancellation.ThrowIfCancellationRequested();
             var e = examples[i];
-            int promptLength = model.Template.Prompt(e.System, e.Text).Length;
-            EvalRecord record;
-            if (promptLength >= model.Model.Config.MaxLength)
+            int[] prompt = model.Template.Prompt(e.System, e.Text);
+            if (prompt.Length >= maxLength)
             {
-                record = new EvalRecord(e.Text, e.Code, "", false,
-                    $"the prompt has {promptLength} tokens; the model's maximum length is {model.Model.Config.MaxLength}");
+                records[i] = new EvalRecord(e.Text, e.Code, "", false,
+                    $"the prompt has {prompt.Length} tokens; the model's maximum length is {maxLength}");
+                continue;
             }
-            else
-            {
-                string prediction = model.Generate(e.Text, options, e.System);
-                record = new EvalRecord(e.Text, e.Code, prediction, metric.IsCorrect(prediction, e.Code));
-            }
-            records[i] = record;
-            progress?.Report(record);
+            prompts.Add(prompt);
+            owners.Add(i);
         }
-        return new EvalResult(metric, records);
+        int reported = 0;
+        void Report()
+        {
+            for (; reported < records.Length && records[reported] is { } r; reported++) progress?.Report(r);
+        }
+        Report();
+        var stop = model.Template.StopIds.ToHashSet();
+        // The decoder finishes prompts out of order; handing it a window at a time keeps the in-order progress moving.
+        int window = (int)Math.Min(int.MaxValue, (long)batchSize * WindowBatches);
+        for (int start = 0; start < prompts.Count; start += window)
+        {
+            int first = start;
+            Generator.GenerateBatch(model.Model, prompts.GetRange(first, Math.Min(window, prompts.Count - first)), options, stop, batchSize, (k, tokens) =>
+            {
+                var e = examples[owners[first + k]];
+                string prediction = model.Tokenizer.Decode(tokens);
+                records[owners[first + k]] = new EvalRecord(e.Text, e.Code, prediction, metric.IsCorrect(prediction, e.Code));
+                Report();
+            }, cancellation);
+        }
+        return new EvalResult(metric, records.Select(r => r!).ToArray());
     }
 }

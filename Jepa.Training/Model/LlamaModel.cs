@@ -295,11 +295,16 @@ public sealed class LlamaModel : IDisposable
     /// <summary>
     /// Inference forward of new tokens [B, Tq] at positions [cache.Length, cache.Length + Tq) through the
     /// key/value cache, which it extends. Returns the final hidden states [B·Tq, C] (no gradients).
+    /// B = tokens.Length / Tq is usually cache.B; when smaller, only the cache's first B sequences take part
+    /// (the others are neither read nor written, so they no longer hold every position before cache.Length).
     /// </summary>
+    /// <exception cref="ArgumentException">tokens is not B·Tq ids for some 1 ≤ B ≤ cache.B, or the cache is too short.</exception>
     public Variable ForwardCached(Tape tape, KvCache cache, int[] tokens, int tq)
     {
         var cfg = Config;
-        int B = cache.B, H = cfg.Heads, Hkv = cfg.KvHeads, D = cfg.HeadDim, start = cache.Length;
+        if (tq < 1 || tokens.Length == 0 || tokens.Length % tq != 0 || tokens.Length / tq > cache.B)
+            throw new ArgumentException($"Cached forward of {tokens.Length} token ids in rows of {tq}: needs between 1 and {cache.B} (the cache's sequences) full rows.", nameof(tokens));
+        int B = tokens.Length / tq, H = cfg.Heads, Hkv = cfg.KvHeads, D = cfg.HeadDim, start = cache.Length;
         if (start + tq > cache.MaxLength) throw new ArgumentException($"Generation needs {start + tq} positions but the cache holds {cache.MaxLength}.");
         var positions = new int[B * tq];
         for (int i = 0; i < positions.Length; i++) positions[i] = start + i % tq;
