@@ -111,6 +111,11 @@ public sealed class GenerationTests(CpuFixture f) : IClassFixture<CpuFixture>, I
         using var prefill = new KvCache(f.Device, model.Config, 3, n);
         var together = Hidden(ops, model, prefill, [.. prompts.SelectMany(p => p)], n);
         for (int j = 0; j < 3; j++) Reference.AssertBitwiseEqual(alone[j][0], together[(j * n * c)..((j + 1) * n * c)], $"prefill row {j}");
+        using (var split = new KvCache(f.Device, model.Config, 1, n))
+        {
+            Hidden(ops, model, split, prompts[0][..3], 3);
+            Reference.AssertBitwiseEqual(alone[0][0][(3 * c)..], Hidden(ops, model, split, prompts[0][3..], n - 3), "prefill in two passes");
+        }
 
         using var cache = new KvCache(f.Device, model.Config, 4, n + 2);
         Hidden(ops, model, cache, new int[4 * n], n); // fills n positions of every row with something else
@@ -131,11 +136,14 @@ public sealed class GenerationTests(CpuFixture f) : IClassFixture<CpuFixture>, I
         return model.ForwardCached(tape, cache, tokens, tq).Value.ToArray();
     }
 
-    [Fact]
-    public void BatchedGreedyDecodingEqualsDecodingEachPromptAlone()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BatchedGreedyDecodingEqualsDecodingEachPromptAlone(bool sharedPrefix)
     {
         using var model = Short(f.Ops);
         var prompts = MixedPrompts(model.Config.VocabSize);
+        if (sharedPrefix) prompts = [.. prompts.Select(p => ((int[])[7, 99, 250, 3, .. p])[..Math.Min(p.Length + 4, 23)])]; // prefilled once for all
         var options = new GenerateOptions(MaxNewTokens: 6);
         int[] stops = [Generator.Generate(model, prompts[0], options with { MaxNewTokens = 1 }, [])[0]]; // prompt 0 stops at once
         var alone = prompts.Select(p => Generator.Generate(model, p, options, stops)).ToArray();
@@ -148,20 +156,8 @@ public sealed class GenerationTests(CpuFixture f) : IClassFixture<CpuFixture>, I
         // The rows differ, so rows mixed up would show.
         Assert.True(alone.Select(a => string.Join(",", a)).Distinct().Count() >= prompts.Length * 2 / 3, "too few distinct answers");
 
-        foreach (int batch in (int[])[1, 2, 3, 5, 32])
+        foreach (int batch in (int[])[1, 3, 5, 32])
             AssertSameRows(alone, Batched(model, prompts, options, stops, batch), $"batch {batch}");
-    }
-
-    [Fact]
-    public void BatchedDecodingIsExactOnTheKernelPathToo()
-    {
-        // The ILGPU kernels (as on GPUs) must treat rows independently too; they are slow on the CPU, so fewer prompts.
-        using var model = Short(f.Kernels);
-        var prompts = MixedPrompts(model.Config.VocabSize)[..8];
-        var options = new GenerateOptions(MaxNewTokens: 3);
-        var alone = prompts.Select(p => Generator.Generate(model, p, options, [])).ToArray();
-        Assert.True(alone.Select(a => string.Join(",", a)).Distinct().Count() >= 5, "too few distinct answers");
-        AssertSameRows(alone, Batched(model, prompts, options, [], 3), "kernels, batch 3");
     }
 
     [Fact]
@@ -171,7 +167,7 @@ public sealed class GenerationTests(CpuFixture f) : IClassFixture<CpuFixture>, I
         var prompts = MixedPrompts(model.Config.VocabSize);
         var options = new GenerateOptions(MaxNewTokens: 5, Temperature: 1.5f, TopP: 0.9f, Seed: 4);
         var alone = prompts.Select(p => Generator.Generate(model, p, options, [])).ToArray();
-        var greedy = prompts.Select(p => Generator.Generate(model, p, options with { Temperature = 0f }, [])).ToArray();
+        var greedy = prompts[..6].Select(p => Generator.Generate(model, p, options with { Temperature = 0f }, [])).ToArray();
         Assert.Contains(alone.Zip(greedy), x => !x.First.SequenceEqual(x.Second)); // it does sample
         AssertSameRows(alone, Batched(model, prompts, options, [], 4), "sampled, batch 4");
     }

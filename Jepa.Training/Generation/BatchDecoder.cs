@@ -6,15 +6,16 @@ namespace Jepa.Training.Generation;
 /// <summary>
 /// The scheduler of <see cref="Generator.GenerateBatch"/>. Decoding is exact per sequence because every step of one
 /// sequence runs the same arithmetic as decoding it alone: matrix products, norms and activations treat rows
-/// independently, and cached attention reads only the sequence's own cache row up to its own position. What the
+/// independently, and cached attention reads only the sequence's own cache row up to its own position, in position
+/// order, however the positions before it were filled (in one pass, several, or copied from another cache). What the
 /// sequences of one forward pass must share is the cache's position, so the prompts are taken in sweeps:
 /// <list type="number">
 /// <item>A sweep holds a cache of up to <c>batchSize</c> rows and visits the pending prompts by length (then index).
 /// While rows are decoding, the cache's position t advances one token per pass; when none is, it jumps to the next
 /// prompt's length.</item>
-/// <item>At position t, the prompts of t tokens fill the free rows: they are prefilled together exactly as one prompt
-/// alone is (one pass over the whole prompt, the first token from its last position), and those that go on have
-/// their keys and values copied into the next free rows.</item>
+/// <item>At position t, the prompts of t tokens fill the free rows: they are prefilled together (the tokens all
+/// prompts begin with once for all, copied in; the rest in one pass), each takes its first token from its last
+/// position, and those that go on have their keys and values copied into the next free rows.</item>
 /// <item>A pass feeds each decoding row its last token at position t; a row that samples a stop token or reaches the
 /// token limit (the same test as one prompt alone) is done. The decoding rows are kept first in the cache (the last
 /// ones move into the places of those done), so a pass computes only them.</item>
@@ -26,12 +27,40 @@ internal sealed class BatchDecoder(LlamaModel model, IReadOnlyList<int[]> prompt
 {
     private readonly int[][] _results = new int[prompts.Count][];
 
+    /// <summary>The keys and values of the prefix every prompt shares (one sequence), or null.</summary>
+    private KvCache? _prefix;
+
     /// <summary>Decodes every prompt; returns their tokens in prompt order.</summary>
     public int[][] Run()
     {
+        using var prefix = SharedPrefix();
+        _prefix = prefix;
         var pending = Enumerable.Range(0, prompts.Count).OrderBy(i => prompts[i].Length).ThenBy(i => i).ToList();
         while (pending.Count > 0) pending = Sweep(pending);
         return _results;
+    }
+
+    /// <summary>With several prompts, the keys and values of the tokens they all begin with (short of each one's last
+    /// token), computed once; null when there are none or only one prompt.</summary>
+    private KvCache? SharedPrefix()
+    {
+        if (prompts.Count < 2) return null;
+        int[] first = prompts[0];
+        int p = prompts.Min(q => q.Length) - 1;
+        foreach (var q in prompts) p = first.AsSpan(0, p).CommonPrefixLength(q);
+        if (p == 0) return null;
+        var cache = new KvCache(model.Device, model.Config, 1, p);
+        try
+        {
+            using var tape = new Tape(model.Ops, recordGradients: false);
+            model.ForwardCached(tape, cache, first[..p], p);
+            return cache;
+        }
+        catch
+        {
+            cache.Dispose();
+            throw;
+        }
     }
 
     /// <summary>One sweep over <paramref name="queue"/> (sorted by length, then index); returns the prompts it passed over, in the same order.</summary>
@@ -68,18 +97,24 @@ internal sealed class BatchDecoder(LlamaModel model, IReadOnlyList<int[]> prompt
 
     /// <summary>Prefills <paramref name="group"/> (prompts of cache.Length tokens) together, takes each one's first
     /// token, and appends those that go on to <paramref name="live"/>, their keys and values copied into the cache's
-    /// next free rows.</summary>
+    /// next free rows. The shared prefix is copied in, not computed again: the queries after it see the same keys and
+    /// values, in the same order, as in one pass over the whole prompt.</summary>
     private void Join(List<int> group, KvCache cache, List<Row> live)
     {
-        int m = group.Count, n = cache.Length, v = model.Config.VocabSize;
-        var tokens = new int[m * n];
-        for (int j = 0; j < m; j++) prompts[group[j]].CopyTo(tokens, j * n);
+        int m = group.Count, n = cache.Length, p = _prefix?.Length ?? 0, tq = n - p, v = model.Config.VocabSize;
         using var prefill = new KvCache(model.Device, model.Config, m, n);
+        if (_prefix is not null)
+        {
+            for (int j = 0; j < m; j++) prefill.CopyRow(_prefix, 0, j, p);
+            prefill.Length = p;
+        }
+        var tokens = new int[m * tq];
+        for (int j = 0; j < m; j++) prompts[group[j]].AsSpan(p).CopyTo(tokens.AsSpan(j * tq));
         float[] logits;
         using (var tape = new Tape(model.Ops, recordGradients: false))
         {
-            var h = model.ForwardCached(tape, prefill, tokens, n);
-            var last = tape.GatherRows(h, Enumerable.Range(0, m).Select(j => j * n + n - 1).ToArray());
+            var h = model.ForwardCached(tape, prefill, tokens, tq);
+            var last = tape.GatherRows(h, Enumerable.Range(0, m).Select(j => j * tq + tq - 1).ToArray());
             logits = model.Logits(tape, last).Value.ToArray();
         }
         for (int j = 0; j < m; j++)

@@ -30,7 +30,7 @@ public static class Generator
     /// The sequences of one pass share a key/value cache and so a position: a prompt of n tokens is prefilled (with
     /// the other prompts of n tokens that join at the same time) and joins the batch when the batch's next position is n;
     /// a finished sequence frees its row for the next one that fits. Prompts that find no free row wait for a later
-    /// sweep over the positions.
+    /// sweep over the positions. The tokens all prompts begin with (a system prompt, say) are prefilled once.
     /// </para>
     /// </summary>
     /// <param name="model">The model.</param>
