@@ -139,6 +139,24 @@ public sealed class TrainerTests(CpuFixture f) : IClassFixture<CpuFixture>, IDis
         Assert.True(late.All(m => m.TextSpread > 0.3 && m.CodeSpread > 0.3 && !m.CollapseWarning), "a view collapsed");
     }
 
+    [Fact]
+    public void ACollapseIsWarnedOnceWhileItLastsAndEveryCollapsedStepIsRecorded()
+    {
+        // The old layout (the predictor behind the end-of-turn token) collapses from scratch within a few dozen steps.
+        var data = TinySetup.Pairs(64, 24);
+        using var model = TinySetup.Model(f.Ops, 1, TinySetup.Config(d: 32, layers: 2, heads: 4, kv: 2, ffn: 64));
+        var seen = new List<StepMetrics>();
+        var warnings = new List<string>();
+        using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions { Predictors = 1, Placement = PredictorPlacement.AfterTurn },
+            new TrainOptions { Steps = 120, BatchSize = 8, LearningRate = 3e-3, WarmupSteps = 10, Seed = 3, MaxLength = 64, MonitorEvery = 10 });
+        t.Warning += warnings.Add;
+        t.Train(data, new SyncProgress(seen.Add));
+        int collapsedSteps = seen.Count(m => m.CollapseWarning);
+        Assert.True(collapsedSteps >= 5, $"{collapsedSteps} collapsed monitored steps");
+        Assert.All(seen.Where(m => m.CollapseWarning), m => Assert.InRange(m.PairGap, -0.02, 0.02));
+        Assert.InRange(warnings.Count(w => w.Contains("collapsed")), 1, collapsedSteps / 2);
+    }
+
     private sealed class SyncProgress(Action<StepMetrics> report) : IProgress<StepMetrics>
     {
         public void Report(StepMetrics value) => report(value);

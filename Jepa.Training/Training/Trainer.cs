@@ -34,6 +34,7 @@ public sealed class Trainer : IDisposable
     private readonly JepaObjective _objective;
     private readonly string? _runDirectory;
     private int _epoch, _position;
+    private bool _collapseReported; // the last monitored step was collapsed and the warning was given
 
     /// <summary>
     /// Sets up training of <paramref name="model"/> (which the caller keeps owning) on conversations laid out in
@@ -167,9 +168,11 @@ public sealed class Trainer : IDisposable
         if (jepaOn) { jepa /= withJepa; cos /= withJepa; sig /= withJepa; vic /= withJepa; }
         double spread = Math.Min(view.TextSpread, view.CodeSpread), rank = Math.Min(view.TextRank, view.CodeRank);
         bool collapsed = jepaOn && !double.IsNaN(spread) && CollapseMonitor.IsCollapsed(spread, rank);
-        if (collapsed)
+        bool warn = collapsed && !_collapseReported;
+        if (!double.IsNaN(spread)) _collapseReported = collapsed;
+        if (warn)
             Warning?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"step {step}: view embeddings look collapsed (spread Text {view.TextSpread:G3}, Code {view.CodeSpread:G3} of ~1 for distinct directions; effective rank {view.TextRank:F2}, {view.CodeRank:F2}; matched-minus-mismatched cosine {view.Gap:F3})."));
+                $"step {step}: view embeddings look collapsed (spread Text {view.TextSpread:G3}, Code {view.CodeSpread:G3} of ~1 for distinct directions; effective rank {view.TextRank:F2}, {view.CodeRank:F2}; matched-minus-mismatched cosine {view.Gap:F3}); said again only after a recovery."));
         return new StepMetrics(step, lm, jepaOn ? jepa : double.NaN, jepaOn ? cos : double.NaN, lr, gradNorm,
             tokens / Math.Max(watch.Elapsed.TotalSeconds, 1e-9), allSkipped, spread, rank, collapsed)
         {
