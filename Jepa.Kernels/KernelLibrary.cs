@@ -22,6 +22,7 @@ public sealed class KernelLibrary
         JepaDistance = new JepaDistance(Cache, path: path);
         SigReg = new SigReg(Cache);
         VicReg = new VicReg(Cache);
+        SegmentMean = new SegmentMean(Cache);
         MatMul = new MatMul(Cache, path: path);
         CachedAttention = new CachedAttention(Cache);
         RmsNorm = new RmsNorm(Cache, path: path);
@@ -59,6 +60,9 @@ public sealed class KernelLibrary
 
     /// <summary>VICReg's variance and covariance terms, forward and backward.</summary>
     public VicReg VicReg { get; }
+
+    /// <summary>The mean of each segment of consecutive rows (a view embedded as the mean of its tokens' states), forward and backward.</summary>
+    public SegmentMean SegmentMean { get; }
 
     /// <summary>Batched matrix products in the NN, NT and TN forms, with their backward.</summary>
     public MatMul MatMul { get; }

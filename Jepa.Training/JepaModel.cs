@@ -209,10 +209,11 @@ public sealed class JepaModel : IDisposable
     {
         layout = (layout ?? new JepaOptions()).Validate(Tokenizer.Special.Predictors.Count);
         var view = Template.Encode(new PairExample(null, text, ""), Model.Config.MaxLength).Text;
-        var (ids, row) = (layout with { ReversePred = false }).LayOut(view, isText: true, Tokenizer.Special.Predictors, Model.Config.MaxLength, "The text");
+        var (ids, at, count) = (layout with { ReversePred = false }).LayOut(view, isText: true, Tokenizer.Special.Predictors, Model.Config.MaxLength, "The text");
         using var batch = new SequenceBatch(Device, 1, ids.Length, ids, Model.Config.VocabSize);
         using var tape = new Tape(Ops, recordGradients: false);
-        var h = tape.GatherRows(Model.Forward(tape, batch), [row]);
+        var h = tape.GatherRows(Model.Forward(tape, batch), [.. Enumerable.Range(at, count)]);
+        if (count > 1) h = tape.SegmentMean(h, [0, count]);
         return h.Value.ToArray();
     }
 

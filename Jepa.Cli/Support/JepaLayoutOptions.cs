@@ -7,7 +7,7 @@ namespace Jepa.Cli.Support;
 /// [PRED] tokens go and which token embeds each view, by meaning.</summary>
 public static class JepaLayoutOptions
 {
-    private static readonly string[] Tokens = ["auto", "last-content", "last-predictor", "end", "last"];
+    private static readonly string[] Tokens = ["auto", "last-content", "last-predictor", "end", "last", "mean"];
 
     /// <summary>--placement.</summary>
     public static OptionSpec Placement { get; } = OptionSpec.Choice("placement",
@@ -20,7 +20,7 @@ public static class JepaLayoutOptions
 
     /// <summary>--code-token.</summary>
     public static OptionSpec CodeToken { get; } = OptionSpec.Choice("code-token",
-        "token embedding the Code view; auto: its last content token (its last [PRED] with --reverse-pred)", "auto", Tokens);
+        "token embedding the Code view; auto: its last content token (its last [PRED] with --reverse-pred); mean: the mean over its message's tokens", "auto", Tokens);
 
     /// <summary>--last-token.</summary>
     public static OptionSpec LastToken { get; } = new("last-token", "-n",
@@ -57,6 +57,7 @@ public static class JepaLayoutOptions
         "last-predictor" => EmbedToken.LastPredictor,
         "end" => EmbedToken.End,
         "last" => EmbedToken.Last,
+        "mean" => EmbedToken.Mean,
         _ => EmbedToken.Auto,
     };
 }

@@ -1,6 +1,7 @@
 using Jepa.Tests.Support;
 using Jepa.Training.Autograd;
 using Jepa.Training.Data;
+using Jepa.Training.Model;
 using Jepa.Training.Objective;
 using Jepa.Training.Tokenization;
 
@@ -37,7 +38,8 @@ public sealed class ViewLayoutTests(CpuFixture f) : IClassFixture<CpuFixture>
     public void TheTextViewIsEmbeddedAtTheNamedToken(PredictorPlacement placement, int k, EmbedToken token, int expected)
     {
         var o = new JepaOptions { Predictors = k, Placement = placement, TextToken = token }.Validate(4);
-        var (ids, at) = o.LayOut(Pair().Text, isText: true, Tok.Special.Predictors, 64, "Text");
+        var (ids, at, count) = o.LayOut(Pair().Text, isText: true, Tok.Special.Predictors, 64, "Text");
+        Assert.Equal(1, count);
         int[] preds = [.. Tok.Special.Predictors.Take(k)];
         int[] want = placement switch
         {
@@ -56,7 +58,8 @@ public sealed class ViewLayoutTests(CpuFixture f) : IClassFixture<CpuFixture>
     public void TheCodeViewIsEmbeddedAtTheNamedToken(bool reverse, EmbedToken token, int expected)
     {
         var o = new JepaOptions { Predictors = 1, ReversePred = reverse, CodeToken = token }.Validate(4);
-        var (ids, at) = o.LayOut(Pair().Code, isText: false, Tok.Special.Predictors, 64, "Code");
+        var (ids, at, count) = o.LayOut(Pair().Code, isText: false, Tok.Special.Predictors, 64, "Code");
+        Assert.Equal(1, count);
         Assert.Equal(reverse ? new[] { Bos, Assistant, 'x', 'y', P(0), End } : new[] { Bos, Assistant, 'x', 'y', End }, ids);
         Assert.Equal(expected, at);
     }
@@ -65,14 +68,66 @@ public sealed class ViewLayoutTests(CpuFixture f) : IClassFixture<CpuFixture>
     public void ThePapersLastTokenMinusTwoIsTheLastPredictorForTextAndTheLastContentTokenForCode()
     {
         var o = new JepaOptions { Predictors = 3, LastTokenOffset = -2 }.Validate(4);
-        var (text, ta) = o.LayOut(Pair().Text, true, Tok.Special.Predictors, 64, "Text");
-        var (code, ca) = o.LayOut(Pair().Code, false, Tok.Special.Predictors, 64, "Code");
+        var (text, ta, _) = o.LayOut(Pair().Text, true, Tok.Special.Predictors, 64, "Text");
+        var (code, ca, _) = o.LayOut(Pair().Code, false, Tok.Special.Predictors, 64, "Code");
         Assert.Equal(P(2), text[ta]);
         Assert.Equal('y', code[ca]);
         // ...which is exactly what the named default picks
         var d = new JepaOptions { Predictors = 3 };
         Assert.Equal(ta, d.LayOut(Pair().Text, true, Tok.Special.Predictors, 64, "Text").At);
         Assert.Equal(ca, d.LayOut(Pair().Code, false, Tok.Special.Predictors, 64, "Code").At);
+    }
+
+    [Theory]
+    [InlineData(PredictorPlacement.InTurn, false, "xyz", 2, 3)]   // Code: 'x' 'y' 'z', its header and end left out
+    [InlineData(PredictorPlacement.Front, true, "xyz", 2, 3)]     // reverse-pred: the Text view is the target, its message 'x' 'y' 'z'
+    [InlineData(PredictorPlacement.InTurn, false, "", 1, 1)]      // an empty message: its last header token
+    public void TheMeanEmbeddingSpansTheMessageTokens(PredictorPlacement placement, bool reverse, string code, int at, int count)
+    {
+        // with reverse-pred the predicting view is Code, so the mean goes on Text (the target); check the Code side otherwise
+        var o = new JepaOptions { Predictors = 1, Placement = placement, ReversePred = reverse,
+            CodeToken = reverse ? EmbedToken.Auto : EmbedToken.Mean, TextToken = reverse ? EmbedToken.Mean : EmbedToken.Auto }.Validate(4);
+        var view = reverse ? Pair(text: code).Text : Pair(code: code).Code;
+        var (ids, a, n) = o.LayOut(view, isText: reverse, Tok.Special.Predictors, 64, "view");
+        Assert.Equal((at, count), (a, n));
+        if (code.Length > 0) Assert.Equal(code.Select(ch => (int)ch), ids.Skip(a).Take(n));
+    }
+
+    [Fact]
+    public void TheMeanCannotEmbedTheViewThatCarriesThePredictors()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new JepaOptions { Predictors = 1, TextToken = EmbedToken.Mean }.Validate(4));
+        Assert.Contains("mean", e.Message);
+        new JepaOptions { Predictors = 0, TextToken = EmbedToken.Mean }.Validate(4);
+    }
+
+    [Theory]
+    [InlineData(ViewEncoding.Separate)]
+    [InlineData(ViewEncoding.Single)]
+    public void TheMeanCodeEmbeddingIsTheMeanOfTheCodeTokensStates(ViewEncoding views)
+    {
+        // Enc(Code) with --code-token mean equals the float64 mean of the Code view's message states from a plain forward of
+        // each view alone, in both view encodings.
+        using var model = TinySetup.Model(f.Ops);
+        var pairs = TinySetup.Pairs(3, 32);
+        var o = new JepaOptions { Predictors = 2, Views = views, CodeToken = EmbedToken.Mean };
+        using var batch = TinySetup.Batch(f.Ops, pairs, o);
+        float[] target;
+        using (var tape = new Tape(f.Ops, recordGradients: false))
+            target = new JepaObjective(model, o).Forward(tape, batch, skipJepa: false).Parts.Target!.Value.ToArray();
+        int C = model.Config.DModel;
+        var template = new ChatTemplate(TinySetup.Tokenizer);
+        for (int b = 0; b < pairs.Length; b++)
+        {
+            var (ids, at, count) = o.LayOut(template.Encode(pairs[b], model.Config.MaxLength).Code, false, TinySetup.Tokenizer.Special.Predictors, model.Config.MaxLength, "Code");
+            Assert.True(count > 1);
+            using var seq = new SequenceBatch(f.Device, 1, ids.Length, ids, model.Config.VocabSize);
+            using var tape = new Tape(f.Ops, recordGradients: false);
+            var h = model.Forward(tape, seq).Value.ToArray();
+            var mean = new double[C];
+            for (int r = at; r < at + count; r++) for (int c = 0; c < C; c++) mean[c] += h[r * C + c] / (double)count;
+            Reference.AssertClose(target.AsSpan(b * C, C), mean, 1e-4, $"pair {b}: mean Code embedding");
+        }
     }
 
     [Fact]
@@ -89,7 +144,7 @@ public sealed class ViewLayoutTests(CpuFixture f) : IClassFixture<CpuFixture>
     public void ALongViewLosesTheEndOfItsMessageAndKeepsItsHeaderPredictorsAndEndToken()
     {
         var o = new JepaOptions { Predictors = 2 };
-        var (ids, at) = o.LayOut(Pair("abcdefgh").Text, true, Tok.Special.Predictors, 8, "Text");
+        var (ids, at, _) = o.LayOut(Pair("abcdefgh").Text, true, Tok.Special.Predictors, 8, "Text");
         Assert.Equal(new[] { Bos, User, 'a', 'b', 'c', P(0), P(1), End }, ids);
         Assert.Equal(6, at);
     }

@@ -117,4 +117,16 @@ public static partial class Functions
         }
         return y;
     }
+
+    /// <summary>Row b of the result [B, C] is the mean of rows [offsets[b], offsets[b + 1]) of x [R, C] (see <see cref="Kernels.SegmentMean"/>).</summary>
+    public static Variable SegmentMean(this Tape tape, Variable x, int[] offsets)
+    {
+        int R = x.Shape[0], C = x.Shape[1], B = offsets.Length - 1;
+        Kernels.SegmentMean.Validate(offsets, R);
+        var o = tape.Own(Tensor.FromInt32(tape.Device, offsets, offsets.Length));
+        var y = tape.Output(x.RequiresGrad, B, C);
+        tape.Ops.SegmentMean.Forward(x.Value.View, o.AsInt32(), y.Value.View, R, B, C);
+        if (y.RequiresGrad) tape.Record(y, () => tape.Ops.SegmentMean.Backward(y.Grad!.View, o.AsInt32(), tape.Grad(x).View, R, B, C));
+        return y;
+    }
 }

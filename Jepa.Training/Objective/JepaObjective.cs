@@ -60,15 +60,15 @@ public sealed class JepaObjective
         {
             var h = Model.Forward(tape, packed);
             var ht = targetModel == Model ? h : targetModel.Forward(tape, packed);
-            eText = tape.GatherRows(targetIsCode ? h : ht, batch.TextRows);
-            eCode = tape.GatherRows(targetIsCode ? ht : h, batch.CodeRows);
+            eText = Embed(tape, targetIsCode ? h : ht, batch.TextRows);
+            eCode = Embed(tape, targetIsCode ? ht : h, batch.CodeRows);
         }
         else
         {
             var text = targetIsCode ? Model : targetModel;
             var code = targetIsCode ? targetModel : Model;
-            eText = tape.GatherRows(text.Forward(tape, batch.Text!), batch.TextRows);
-            eCode = tape.GatherRows(code.Forward(tape, batch.Code!), batch.CodeRows);
+            eText = Embed(tape, text.Forward(tape, batch.Text!), batch.TextRows);
+            eCode = Embed(tape, code.Forward(tape, batch.Code!), batch.CodeRows);
         }
         var (pred, target) = o.ReversePred ? (eCode, eText) : (eText, eCode);
         var jepa = tape.JepaDistance(pred, target, o.Distance, o.Temperature, stopTargetGradient: o.Target != TargetEncoder.Shared);
@@ -85,6 +85,13 @@ public sealed class JepaObjective
             terms.Add((o.VicReg * jepaScale, vic));
         }
         return (tape.Combine([.. terms]), new ObjectiveOutput(lm, jepa, pred, target, batch.RealTokens, sig, vic));
+    }
+
+    /// <summary>The view embeddings [B, C] from hidden states [B·T, C]: the state at each example's row, or the mean over its rows.</summary>
+    private static Variable Embed(Tape tape, Variable hidden, ViewRows rows)
+    {
+        var gathered = tape.GatherRows(hidden, rows.Rows);
+        return rows.Offsets is { } offsets ? tape.SegmentMean(gathered, offsets) : gathered;
     }
 
     /// <summary>The target embeddings as the regularisers see them: with a stop-gradient or EMA target, a constant copy.</summary>

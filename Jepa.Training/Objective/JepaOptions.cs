@@ -48,6 +48,9 @@ public enum EmbedToken
     End,
     /// <summary>The view's last token, whatever it is.</summary>
     Last,
+    /// <summary>The mean of the states of every token of the message itself (not its header, predictors or end). Not on a
+    /// view with predictor tokens, whose states the message's tokens cannot see.</summary>
+    Mean,
 }
 
 /// <summary>Which next tokens the language-model loss is trained on.</summary>
@@ -141,13 +144,14 @@ public sealed record JepaOptions
     }
 
     /// <summary>Lays out one view for the JEPA passes — predictors on the predicting view at <see cref="Placement"/> — and
-    /// returns its ids and the index of its embedding token (<see cref="LastTokenOffset"/> when set, else <see cref="TokenFor"/>).</summary>
-    public (int[] Ids, int At) LayOut(ViewTokens view, bool isText, IReadOnlyList<int> predictors, int maxLength, string what)
+    /// returns its ids and the tokens whose states embed it (<see cref="LastTokenOffset"/> when set, else <see cref="TokenFor"/>):
+    /// the first index and the count (1, or the message's length with <see cref="EmbedToken.Mean"/>).</summary>
+    public (int[] Ids, int At, int Count) LayOut(ViewTokens view, bool isText, IReadOnlyList<int> predictors, int maxLength, string what)
     {
         bool predicting = isText != ReversePred;
         var layout = ViewLayout.Of(view, predictors, predicting ? Predictors : 0, Placement, maxLength);
-        int at = LastTokenOffset is { } off ? layout.AtOffset(off, what) : layout.IndexOf(TokenFor(isText), what);
-        return (layout.Ids, at);
+        var (at, count) = LastTokenOffset is { } off ? (layout.AtOffset(off, what), 1) : layout.SpanOf(TokenFor(isText), what);
+        return (layout.Ids, at, count);
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
@@ -165,6 +169,8 @@ public sealed record JepaOptions
         bool predictorsOn = Predictors > 0 && LastTokenOffset is null;
         if ((TextToken == EmbedToken.LastPredictor && (ReversePred || !predictorsOn)) || (CodeToken == EmbedToken.LastPredictor && (!ReversePred || !predictorsOn)))
             throw new ArgumentException("JEPA option embed token 'last-predictor' needs predictor tokens (k > 0) on that view (the Text view, or the Code view with reverse-pred).");
+        if (predictorsOn && (ReversePred ? CodeToken : TextToken) == EmbedToken.Mean)
+            throw new ArgumentException("JEPA option embed token 'mean' cannot embed the view that carries the predictor tokens (the message's tokens do not see them): use it on the target view, or with k = 0.");
         if (!(JepaDropout >= 0 && JepaDropout <= 1)) throw new ArgumentException($"JEPA option jepa-dropout must be in [0, 1], got {JepaDropout}.", nameof(JepaDropout));
         if (!(Temperature > 0)) throw new ArgumentException($"JEPA option temperature must be positive, got {Temperature}.", nameof(Temperature));
         if (!(EmaDecay >= 0 && EmaDecay < 1)) throw new ArgumentException($"JEPA option ema-decay must be in [0, 1), got {EmaDecay}.", nameof(EmaDecay));

@@ -13,7 +13,7 @@ namespace Jepa.Training.Objective;
 public sealed class PairBatch : IDisposable
 {
     private PairBatch(SequenceBatch full, Tensor targets, int[] hostTargets, int answerTokens,
-        SequenceBatch? text, SequenceBatch? code, SequenceBatch? packed, int[] textRows, int[] codeRows, int realTokens)
+        SequenceBatch? text, SequenceBatch? code, SequenceBatch? packed, ViewRows textRows, ViewRows codeRows, int realTokens)
     {
         Full = full; Targets = targets; HostTargets = hostTargets; AnswerTokens = answerTokens;
         Text = text; Code = code; Packed = packed; TextRows = textRows; CodeRows = codeRows; RealTokens = realTokens;
@@ -43,11 +43,11 @@ public sealed class PairBatch : IDisposable
     /// <summary>The packed [Text+PRED ‖ Code] rows, with a single view pass; else null.</summary>
     public SequenceBatch? Packed { get; }
 
-    /// <summary>Row of each example's Text embedding token in the flattened hidden states of its view batch.</summary>
-    public int[] TextRows { get; }
+    /// <summary>The rows of each example's Text embedding tokens in the flattened hidden states of its view batch.</summary>
+    public ViewRows TextRows { get; }
 
-    /// <summary>Row of each example's Code embedding token in the flattened hidden states of its view batch.</summary>
-    public int[] CodeRows { get; }
+    /// <summary>The rows of each example's Code embedding tokens in the flattened hidden states of its view batch.</summary>
+    public ViewRows CodeRows { get; }
 
     /// <summary>Lays out <paramref name="examples"/> for <paramref name="options"/>; views are built only when
     /// <paramref name="withViews"/>. A view with its predictor tokens is cut (its message's end first) to <paramref name="maxLength"/>.</summary>
@@ -75,19 +75,21 @@ public sealed class PairBatch : IDisposable
         var full = new SequenceBatch(device, B, tFull, tokens, vocab);
         var tTargets = Tensor.FromInt32(device, targets, B * tFull);
         if (!withViews)
-            return new PairBatch(full, tTargets, targets, answers, null, null, null, [], [], real);
+            return new PairBatch(full, tTargets, targets, answers, null, null, null, ViewRows.None, ViewRows.None, real);
 
         var texts = new int[B][];
         var codes = new int[B][];
-        var textAt = new int[B];
-        var codeAt = new int[B];
+        var textAt = new (int At, int Count)[B];
+        var codeAt = new (int At, int Count)[B];
         for (int b = 0; b < B; b++)
         {
-            (texts[b], textAt[b]) = options.LayOut(examples[b].Text, isText: true, special.Predictors, maxLength, $"Example {b}: its Text view");
-            (codes[b], codeAt[b]) = options.LayOut(examples[b].Code, isText: false, special.Predictors, maxLength, $"Example {b}: its Code view");
+            var t = options.LayOut(examples[b].Text, isText: true, special.Predictors, maxLength, $"Example {b}: its Text view");
+            var c = options.LayOut(examples[b].Code, isText: false, special.Predictors, maxLength, $"Example {b}: its Code view");
+            (texts[b], textAt[b]) = (t.Ids, (t.At, t.Count));
+            (codes[b], codeAt[b]) = (c.Ids, (c.At, c.Count));
         }
-        var textRows = new int[B];
-        var codeRows = new int[B];
+        var textStart = new int[B];
+        var codeStart = new int[B];
         foreach (var s in texts.Concat(codes)) real += s.Length;
         if (options.Views == ViewEncoding.Separate)
         {
@@ -95,10 +97,11 @@ public sealed class PairBatch : IDisposable
             var code = Pack(device, codes, pad, vocab, out int tc);
             for (int b = 0; b < B; b++)
             {
-                textRows[b] = b * tt + textAt[b];
-                codeRows[b] = b * tc + codeAt[b];
+                textStart[b] = b * tt;
+                codeStart[b] = b * tc;
             }
-            return new PairBatch(full, tTargets, targets, answers, text, code, null, textRows, codeRows, real);
+            return new PairBatch(full, tTargets, targets, answers, text, code, null,
+                ViewRows.Of(textStart, textAt), ViewRows.Of(codeStart, codeAt), real);
         }
         int tp = Enumerable.Range(0, B).Max(b => texts[b].Length + codes[b].Length);
         var pt = new int[B * tp];
@@ -115,11 +118,12 @@ public sealed class PairBatch : IDisposable
                 seg[o + i] = i < a ? 0 : i < a + c ? 1 : 2;
                 pos[o + i] = i < a ? i : i < a + c ? i - a : i - a - c;
             }
-            textRows[b] = o + textAt[b];
-            codeRows[b] = o + a + codeAt[b];
+            textStart[b] = o;
+            codeStart[b] = o + a;
         }
         var packed = new SequenceBatch(device, B, tp, pt, vocab, pos, seg);
-        return new PairBatch(full, tTargets, targets, answers, null, null, packed, textRows, codeRows, real);
+        return new PairBatch(full, tTargets, targets, answers, null, null, packed,
+            ViewRows.Of(textStart, textAt), ViewRows.Of(codeStart, codeAt), real);
     }
 
     private static SequenceBatch Pack(Device device, int[][] rows, int pad, int vocab, out int t)

@@ -11,7 +11,8 @@ namespace Jepa.Training.Objective;
 /// front placement, the last predictor then).</param>
 /// <param name="LastPredictor">The last predictor token, or −1.</param>
 /// <param name="End">The first token of the turn's end (the end-of-turn token), or −1.</param>
-public sealed record ViewLayout(int[] Ids, int LastContent, int LastPredictor, int End)
+/// <param name="FirstContent">The first token of the message (<paramref name="LastContent"/> when the message is empty).</param>
+public sealed record ViewLayout(int[] Ids, int LastContent, int LastPredictor, int End, int FirstContent)
 {
     /// <summary>
     /// Lays out <paramref name="view"/> with the first <paramref name="k"/> of <paramref name="predictors"/> at
@@ -25,34 +26,43 @@ public sealed record ViewLayout(int[] Ids, int LastContent, int LastPredictor, i
         int h = view.Head.Length, c = view.Content.Length;
         int tailAt;
         int[] ids;
-        int lastContent, lastPred;
+        int lastContent, lastPred, firstContent;
         switch (placement)
         {
             case PredictorPlacement.InTurn:
                 ids = [.. view.Head, .. view.Content, .. preds, .. view.Tail];
                 lastContent = h + c - 1;
+                firstContent = h;
                 lastPred = k > 0 ? h + c + k - 1 : -1;
                 tailAt = h + c + k;
                 break;
             case PredictorPlacement.AfterTurn:
                 ids = [.. view.Head, .. view.Content, .. view.Tail, .. preds];
                 lastContent = h + c - 1;
+                firstContent = h;
                 lastPred = k > 0 ? ids.Length - 1 : -1;
                 tailAt = h + c;
                 break;
             case PredictorPlacement.Front:
                 ids = [.. view.Head, .. preds, .. view.Content, .. view.Tail];
                 lastContent = h + k + c - 1;
+                firstContent = h + k;
                 lastPred = k > 0 ? h + k - 1 : -1;
                 tailAt = h + k + c;
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(placement), placement, "Unknown predictor placement.");
         }
-        return new ViewLayout(ids, lastContent, lastPred, view.Tail.Length > 0 ? tailAt : -1);
+        return new ViewLayout(ids, lastContent, lastPred, view.Tail.Length > 0 ? tailAt : -1, c > 0 ? firstContent : lastContent);
     }
 
-    /// <summary>The index of <paramref name="token"/> (never <see cref="EmbedToken.Auto"/>: resolve it first).</summary>
+    /// <summary>The tokens whose states embed the view for <paramref name="token"/> (never <see cref="EmbedToken.Auto"/>: resolve
+    /// it first): the first index and the count — one token, or with <see cref="EmbedToken.Mean"/> every token of the message.</summary>
+    /// <exception cref="ArgumentException">The view has no such token; the message names the view (<paramref name="what"/>).</exception>
+    public (int At, int Count) SpanOf(EmbedToken token, string what) =>
+        token == EmbedToken.Mean ? (FirstContent, LastContent - FirstContent + 1) : (IndexOf(token, what), 1);
+
+    /// <summary>The index of <paramref name="token"/> (never <see cref="EmbedToken.Auto"/> or <see cref="EmbedToken.Mean"/>).</summary>
     /// <exception cref="ArgumentException">The view has no such token; the message names the view (<paramref name="what"/>).</exception>
     public int IndexOf(EmbedToken token, string what)
     {
@@ -62,7 +72,7 @@ public sealed record ViewLayout(int[] Ids, int LastContent, int LastPredictor, i
             EmbedToken.LastPredictor => LastPredictor,
             EmbedToken.End => End,
             EmbedToken.Last => Ids.Length - 1,
-            _ => throw new ArgumentOutOfRangeException(nameof(token), token, "Resolve EmbedToken.Auto before asking for an index."),
+            _ => throw new ArgumentOutOfRangeException(nameof(token), token, "Resolve EmbedToken.Auto before asking for an index; EmbedToken.Mean has a span, not an index."),
         };
         if (i < 0) throw new ArgumentException($"{what} has no {Name(token)} token to embed.");
         return i;
@@ -84,6 +94,7 @@ public sealed record ViewLayout(int[] Ids, int LastContent, int LastPredictor, i
         EmbedToken.LastPredictor => "last-predictor",
         EmbedToken.End => "end",
         EmbedToken.Last => "last",
+        EmbedToken.Mean => "mean",
         _ => token.ToString(),
     };
 }
