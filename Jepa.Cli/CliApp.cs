@@ -113,7 +113,7 @@ public static class CliApp
 
     private static bool IsUserFacing(Exception e) =>
         e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or OutOfMemoryException
-            or NotSupportedException or FormatException;
+            or NotSupportedException or FormatException or Jepa.Training.Training.TrainingDivergedException;
 
     private static (ICommand? Command, string[] Arguments) Find(string[] args)
     {

@@ -20,7 +20,8 @@ namespace Jepa.Kernels;
 /// Host-side scalars (bias corrections, step size, decay factor) are computed in double, as PyTorch does
 /// in Python, and handed to the kernel as floats; hyperparameters are therefore taken as doubles.
 /// The main overload reads the gradient scale from a 1-element device view, so global-norm clipping
-/// (<see cref="GradClip"/>) never has to wait for the host.
+/// (<see cref="GradClip"/>) never has to wait for the host. A non-finite scale (the NaN coefficient of a NaN or infinite
+/// gradient norm) skips the update: weights and moments keep their values, decided on the device.
 /// <para>On the CPU accelerator the update runs by default as SIMD host code in place on the accelerator's
 /// buffers (<see cref="KernelPath"/>), with the kernel's operations and roundings, so both paths give the same bits.</para>
 /// </summary>
@@ -103,7 +104,9 @@ public sealed class AdamW
         if (Path == KernelPath.Host)
         {
             _k.Accelerator.DefaultStream.Synchronize();
-            unsafe { RunHost(p, g, m, v, n, s, *HostView.Ptr(gradScale, nameof(gradScale))); }
+            float scale;
+            unsafe { scale = *HostView.Ptr(gradScale, nameof(gradScale)); }
+            if (float.IsFinite(scale)) RunHost(p, g, m, v, n, s, scale);
             return;
         }
         _k.Get("AdamW.Step", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, StepScalars, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(StepKernel))
@@ -121,7 +124,7 @@ public sealed class AdamW
         if (Path == KernelPath.Host)
         {
             _k.Accelerator.DefaultStream.Synchronize();
-            RunHost(p, g, m, v, n, s, gradScale);
+            if (float.IsFinite(gradScale)) RunHost(p, g, m, v, n, s, gradScale);
             return;
         }
         _k.Get("AdamW.StepHostScale", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, StepScalars, float, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(StepHostScaleKernel))
@@ -163,11 +166,13 @@ public sealed class AdamW
     private static void StepKernel(Index1D t, int per, int n, StepScalars s, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, ArrayView<float> gradScale)
     {
         float scale = gradScale[0];
+        if (!XMath.IsFinite(scale)) return;
         for (int i = Chunk.Start(t, per), e = Chunk.End(t, per, n); i < e; i++) Update(i, scale, s, p, g, m, v);
     }
 
     private static void StepHostScaleKernel(Index1D t, int per, int n, StepScalars s, float gradScale, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v)
     {
+        if (!XMath.IsFinite(gradScale)) return;
         for (int i = Chunk.Start(t, per), e = Chunk.End(t, per, n); i < e; i++) Update(i, gradScale, s, p, g, m, v);
     }
 }

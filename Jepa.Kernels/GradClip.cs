@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Jepa.Core;
 using Jepa.Kernels.Cpu;
@@ -10,7 +11,8 @@ namespace Jepa.Kernels;
 /// norm = ‖all gradients‖₂ (the deterministic multi-view sum of squares of <see cref="Reductions"/>),
 /// coefficient = min(1, max_norm / (norm + 1e-6)) computed by a one-thread kernel, then either the
 /// gradients are scaled in place or the coefficient is handed to <see cref="AdamW"/> as its gradient scale.
-/// A non-finite norm gives a NaN coefficient (as in PyTorch), so the overflow shows up instead of hiding.
+/// A non-finite norm (NaN or ∞) gives a NaN coefficient, so the overflow shows up instead of hiding, and AdamW, given
+/// that coefficient as its gradient scale, skips the update on the device (no host synchronisation).
 /// <para>On the CPU accelerator the norm, the coefficient and the scaling run by default as host code in place on
 /// the accelerator's buffers (<see cref="KernelPath"/>), with the same operations, so both paths give the same bits.</para>
 /// </summary>
@@ -52,8 +54,7 @@ public sealed class GradClip
         {
             unsafe
             {
-                float c = maxNorm / (*HostView.Ptr(norm, nameof(norm)) + NormEpsilon);
-                *HostView.Ptr(coefficient, nameof(coefficient)) = c > 1f ? 1f : c;
+                *HostView.Ptr(coefficient, nameof(coefficient)) = Coefficient(maxNorm, *HostView.Ptr(norm, nameof(norm)));
             }
             return;
         }
@@ -118,8 +119,15 @@ public sealed class GradClip
 
     private static void CoefficientKernel(Index1D t, float maxNorm, ArrayView<float> norm, ArrayView<float> coefficient)
     {
-        float c = maxNorm / (norm[0] + NormEpsilon);
-        coefficient[0] = c > 1f ? 1f : c;
+        coefficient[0] = Coefficient(maxNorm, norm[0]);
+    }
+
+    /// <summary>min(1, maxNorm / (norm + 1e-6)); NaN for a NaN or infinite norm, which makes AdamW skip the update.</summary>
+    private static float Coefficient(float maxNorm, float norm)
+    {
+        if (!XMath.IsFinite(norm)) return float.NaN;
+        float c = maxNorm / (norm + NormEpsilon);
+        return c > 1f ? 1f : c;
     }
 
     private static void ScaleByKernel(Index1D t, int per, int n, ArrayView<float> coefficient, ArrayView<float> x)

@@ -38,7 +38,7 @@ public sealed class TrainCommand : ICommand
     public const string DefaultsResource = "Jepa.Cli.Defaults.quickstart.json";
 
     private static readonly string[] ResumeOptions =
-        ["resume", "device", "json", "steps", "epochs", "checkpoint-every", "eval-data", "eval-count", "max-new-tokens", "skip-bad", "out", "eval-every"];
+        ["resume", "device", "json", "steps", "epochs", "checkpoint-every", "eval-data", "eval-count", "max-new-tokens", "skip-bad", "out", "eval-every", "on-nonfinite"];
 
     /// <summary>The embedded quick-start defaults: the model a plain <c>jepa train</c> creates and its options.</summary>
     public static SettingsFile QuickStart { get; } = EmbeddedDefaults(new ByteTokenizer(PredictorTokens).VocabSize);
@@ -102,6 +102,7 @@ public sealed class TrainCommand : ICommand
             new("weight-decay", "w", "AdamW decoupled weight decay", "0"),
             new("clip", "c", "global gradient-norm clip (0: none)", "1"),
             new("checkpoint-every", "N", "write a checkpoint every N steps (0: only at the end and on Ctrl+C)", "0"),
+            OptionSpec.Choice("on-nonfinite", "a step with a NaN or infinite gradient norm is never applied; then stop with exit 1, or skip it and go on", "stop", "stop", "skip"),
             CommonOptions.Device,
             CommonOptions.SkipBad,
             CommonOptions.Json,
@@ -348,9 +349,17 @@ public sealed class TrainCommand : ICommand
             Seed = seed,
             MaxLength = a.PositiveInt("max-length") ?? model.MaxLength,
             CheckpointEvery = a.NonNegativeInt("checkpoint-every") ?? 0,
+            OnNonFinite = NonFinitePolicy(a) ?? NonFiniteStep.Stop,
         };
         return o.Validate();
     }
+
+    private static NonFiniteStep? NonFinitePolicy(ParsedArgs a) => a.Choice("on-nonfinite") switch
+    {
+        "stop" => NonFiniteStep.Stop,
+        "skip" => NonFiniteStep.Skip,
+        _ => null,
+    };
 
     private static (IReadOnlyList<PairExample> Train, IReadOnlyList<PairExample> Eval) LoadData(RunSettings s, CliContext context)
     {
@@ -394,6 +403,7 @@ public sealed class TrainCommand : ICommand
         if (args.NonNegativeInt("steps") is { } steps) options = options with { Steps = steps };
         if (args.PositiveInt("epochs") is { } epochs) options = options with { Steps = 0, Epochs = epochs };
         if (args.NonNegativeInt("checkpoint-every") is { } every) options = options with { CheckpointEvery = every };
+        if (NonFinitePolicy(args) is { } policy) options = options with { OnNonFinite = policy };
         options.Validate();
         var (train, evalSet) = LoadData(settings, context);
         using var model = OpenForResume(checkpoint, settings, options.Seed, CommonOptions.DeviceFrom(args));

@@ -70,7 +70,7 @@ public static class SafetensorsDTypes
         return false;
     }
 
-    /// <summary>Whether <see cref="SafetensorsReader.ReadFloat32(string, Span{float})"/> can convert this dtype.</summary>
+    /// <summary>Whether <see cref="SafetensorsReader.ReadFloat32(string, Span{float}, bool)"/> can convert this dtype.</summary>
     public static bool IsReadableAsFloat32(this SafetensorsDType dtype) =>
         dtype is SafetensorsDType.F32 or SafetensorsDType.F16 or SafetensorsDType.BF16 or SafetensorsDType.F64;
 

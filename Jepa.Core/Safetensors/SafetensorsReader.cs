@@ -66,8 +66,12 @@ public abstract class SafetensorsReader : IDisposable
     /// <summary>Reads a F32, F16, BF16 or F64 tensor as float32 into <paramref name="destination"/>
     /// (exact for F32, F16 and BF16).</summary>
     /// <exception cref="ArgumentException">The destination's length differs from the tensor's element count.</exception>
-    /// <exception cref="InvalidDataException">The tensor's dtype is not a floating-point type.</exception>
-    public void ReadFloat32(string name, Span<float> destination)
+    /// <exception cref="InvalidDataException">The tensor's dtype is not a floating-point type, or it holds a NaN or an
+    /// infinity (a model or checkpoint saved from a diverged run); the message names the tensor and the element.</exception>
+    /// <param name="name">The tensor.</param>
+    /// <param name="destination">Receives its elements.</param>
+    /// <param name="allowNonFinite">Accept NaNs and infinities (by default they are an error).</param>
+    public void ReadFloat32(string name, Span<float> destination, bool allowNonFinite = false)
     {
         var file = Locate(name);
         var info = file.InfoOf(name);
@@ -79,15 +83,18 @@ public abstract class SafetensorsReader : IDisposable
         for (int i = 0; i < destination.Length; i += SliceElements)
         {
             int m = Math.Min(SliceElements, destination.Length - i);
-            SafetensorsConvert.ToFloat32(info.DType, file.Bytes(info.Begin + (long)i * size, m * size), destination.Slice(i, m));
+            var slice = destination.Slice(i, m);
+            SafetensorsConvert.ToFloat32(info.DType, file.Bytes(info.Begin + (long)i * size, m * size), slice);
+            if (!allowNonFinite && NonFinite.IndexIn(slice) is int bad and >= 0)
+                throw new InvalidDataException($"{info.File}: tensor '{name}' holds {slice[bad]} at element {i + bad}: its weights are not finite (a diverged run?).");
         }
     }
 
-    /// <summary>Reads a floating-point tensor as a new float32 array (see <see cref="ReadFloat32(string, Span{float})"/>).</summary>
-    public float[] ReadFloat32(string name)
+    /// <summary>Reads a floating-point tensor as a new float32 array (see <see cref="ReadFloat32(string, Span{float}, bool)"/>).</summary>
+    public float[] ReadFloat32(string name, bool allowNonFinite = false)
     {
         var a = new float[ArrayLength(Info(name))];
-        ReadFloat32(name, a);
+        ReadFloat32(name, a, allowNonFinite);
         return a;
     }
 

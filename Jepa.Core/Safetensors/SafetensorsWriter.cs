@@ -24,24 +24,29 @@ public static class SafetensorsWriter
     /// <param name="tensors">The tensors by name.</param>
     /// <param name="metadata">Written as <c>__metadata__</c> when not empty.</param>
     /// <param name="dtype">The stored type: F32 (exact), BF16 or F16 (rounded to nearest even).</param>
+    /// <param name="allowNonFinite">Write NaNs and infinities too; by default a tensor holding one is refused, so that a
+    /// diverged model never replaces a good file.</param>
     /// <exception cref="ArgumentException">A name is empty or <c>__metadata__</c>, or <paramref name="dtype"/> is not F32, BF16 or F16.</exception>
+    /// <exception cref="InvalidDataException">A tensor holds a NaN or an infinity (without <paramref name="allowNonFinite"/>); the
+    /// message names it, and the file at <paramref name="path"/> keeps its previous content.</exception>
     public static void Write(string path, IReadOnlyDictionary<string, HostTensor> tensors,
-        IReadOnlyDictionary<string, string>? metadata = null, SafetensorsDType dtype = SafetensorsDType.F32)
+        IReadOnlyDictionary<string, string>? metadata = null, SafetensorsDType dtype = SafetensorsDType.F32, bool allowNonFinite = false)
     {
         var entries = tensors.Select(kv => new Entry(kv.Key, kv.Value.ShapeArray, kv.Value.Data.Length, () => kv.Value.Data));
-        WriteEntries(path, entries, metadata, dtype);
+        WriteEntries(path, entries, metadata, dtype, allowNonFinite);
     }
 
     /// <summary>Writes device tensors to <paramref name="path"/>, copying one tensor at a time to the host.</summary>
-    /// <inheritdoc cref="Write(string, IReadOnlyDictionary{string, HostTensor}, IReadOnlyDictionary{string, string}?, SafetensorsDType)"/>
+    /// <inheritdoc cref="Write(string, IReadOnlyDictionary{string, HostTensor}, IReadOnlyDictionary{string, string}?, SafetensorsDType, bool)"/>
     public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors,
-        IReadOnlyDictionary<string, string>? metadata = null, SafetensorsDType dtype = SafetensorsDType.F32)
+        IReadOnlyDictionary<string, string>? metadata = null, SafetensorsDType dtype = SafetensorsDType.F32, bool allowNonFinite = false)
     {
         var entries = tensors.Select(kv => new Entry(kv.Key, kv.Value.Shape.ToArray(), kv.Value.Length, () => kv.Value.ToArray()));
-        WriteEntries(path, entries, metadata, dtype);
+        WriteEntries(path, entries, metadata, dtype, allowNonFinite);
     }
 
-    private static void WriteEntries(string path, IEnumerable<Entry> unordered, IReadOnlyDictionary<string, string>? metadata, SafetensorsDType dtype)
+    private static void WriteEntries(string path, IEnumerable<Entry> unordered, IReadOnlyDictionary<string, string>? metadata, SafetensorsDType dtype,
+        bool allowNonFinite)
     {
         if (dtype is not (SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16))
             throw new ArgumentException($"Cannot write float32 tensors as {dtype}; use F32, BF16 or F16.", nameof(dtype));
@@ -62,7 +67,7 @@ public static class SafetensorsWriter
                 BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
                 stream.Write(prefix);
                 stream.Write(header);
-                WriteData(stream, path, entries, dtype);
+                WriteData(stream, path, entries, dtype, allowNonFinite);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(tmp, path, overwrite: true);
@@ -114,7 +119,7 @@ public static class SafetensorsWriter
         return header;
     }
 
-    private static void WriteData(FileStream stream, string path, List<Entry> entries, SafetensorsDType dtype)
+    private static void WriteData(FileStream stream, string path, List<Entry> entries, SafetensorsDType dtype, bool allowNonFinite)
     {
         int size = dtype.ByteSize();
         var bytes = ArrayPool<byte>.Shared.Rent(SliceElements * size);
@@ -128,6 +133,8 @@ public static class SafetensorsWriter
                 for (int i = 0; i < data.Length; i += SliceElements)
                 {
                     int m = Math.Min(SliceElements, data.Length - i);
+                    if (!allowNonFinite && NonFinite.IndexIn(data.Slice(i, m)) is int bad and >= 0)
+                        throw new InvalidDataException($"{path}: tensor '{e.Name}' holds {data[i + bad]} at element {i + bad}; a non-finite tensor is not written (the file keeps its previous content).");
                     SafetensorsConvert.FromFloat32(dtype, data.Slice(i, m), bytes.AsSpan(0, m * size));
                     stream.Write(bytes, 0, m * size);
                 }

@@ -191,7 +191,7 @@ public sealed class SafetensorsTests(CpuFixture f) : IClassFixture<CpuFixture>, 
         var tensors = MixedTensors();
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["note"] = "round \"trip\" ✓" };
         string path = Temp("f32.safetensors");
-        SafetensorsWriter.Write(path, tensors, metadata);
+        SafetensorsWriter.Write(path, tensors, metadata, allowNonFinite: true);
 
         using var file = SafetensorsFile.Open(path);
         Assert.Equal(0, file.DataStart % 8);
@@ -209,13 +209,48 @@ public sealed class SafetensorsTests(CpuFixture f) : IClassFixture<CpuFixture>, 
             var info = file.Info(name);
             Assert.Equal(SafetensorsDType.F32, info.DType);
             Assert.Equal(t.Shape, info.Shape);
-            Reference.AssertBitwiseEqual(file.ReadFloat32(name), t.Data.Span, name);
+            Reference.AssertBitwiseEqual(file.ReadFloat32(name, allowNonFinite: true), t.Data.Span, name);
         }
 
         // Writing the same content again gives the same bytes (stable order, deterministic header).
         string again = Temp("again.safetensors");
-        SafetensorsWriter.Write(again, tensors.Reverse().ToDictionary(), metadata);
+        SafetensorsWriter.Write(again, tensors.Reverse().ToDictionary(), metadata, allowNonFinite: true);
         Assert.Equal(File.ReadAllBytes(path), File.ReadAllBytes(again));
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void NonFiniteWeightsAreNeitherWrittenNorRead(float bad)
+    {
+        string path = Temp("w.safetensors");
+        var good = Reference.Random(40, 71);
+        SafetensorsWriter.Write(path, new Dictionary<string, HostTensor> { ["a"] = new(good, 40), ["b"] = new(good, 5, 8) });
+        byte[] before = File.ReadAllBytes(path);
+
+        // Writing: refused with the tensor's name and element, and the file keeps its previous content.
+        var broken = (float[])good.Clone();
+        broken[17] = bad;
+        var e = Assert.Throws<InvalidDataException>(() =>
+            SafetensorsWriter.Write(path, new Dictionary<string, HostTensor> { ["a"] = new(good, 40), ["b"] = new(broken, 5, 8) }));
+        Assert.Contains("'b'", e.Message);
+        Assert.Contains("element 17", e.Message);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_dir));
+
+        // Reading: a file whose bytes hold the value is refused, naming the tensor and the element.
+        using (var file = SafetensorsFile.Open(path))
+        {
+            long at = file.DataStart + file.Info("b").Begin + 4 * 9;
+            BitConverter.GetBytes(bad).CopyTo(before, at);
+        }
+        File.WriteAllBytes(path, before);
+        using var damaged = SafetensorsFile.Open(path);
+        Reference.AssertBitwiseEqual(damaged.ReadFloat32("a"), good, "a finite tensor of the file");
+        var r = Assert.Throws<InvalidDataException>(() => damaged.ReadFloat32("b"));
+        Assert.Contains("'b'", r.Message);
+        Assert.Contains("element 9", r.Message);
     }
 
     [Fact]
@@ -357,8 +392,8 @@ public sealed class SafetensorsTests(CpuFixture f) : IClassFixture<CpuFixture>, 
         var all = MixedTensors();
         var first = all.Where(kv => kv.Key.StartsWith('w')).ToDictionary();
         var second = all.Where(kv => !kv.Key.StartsWith('w')).ToDictionary();
-        SafetensorsWriter.Write(Temp("model-00001-of-00002.safetensors"), first);
-        SafetensorsWriter.Write(Temp("model-00002-of-00002.safetensors"), second);
+        SafetensorsWriter.Write(Temp("model-00001-of-00002.safetensors"), first, allowNonFinite: true);
+        SafetensorsWriter.Write(Temp("model-00002-of-00002.safetensors"), second, allowNonFinite: true);
         var map = first.Keys.ToDictionary(k => k, _ => "model-00001-of-00002.safetensors");
         foreach (var k in second.Keys) map[k] = "model-00002-of-00002.safetensors";
         File.WriteAllText(Temp(SafetensorsReader.IndexFileName), Index(map));
@@ -372,7 +407,7 @@ public sealed class SafetensorsTests(CpuFixture f) : IClassFixture<CpuFixture>, 
         {
             Assert.Equal(Temp(map[name]), sharded.Info(name).File);
             Assert.Equal(t.Shape, sharded.Info(name).Shape);
-            Reference.AssertBitwiseEqual(sharded.ReadFloat32(name), t.Data.Span, name);
+            Reference.AssertBitwiseEqual(sharded.ReadFloat32(name, allowNonFinite: true), t.Data.Span, name);
         }
         var missing = Assert.Throws<KeyNotFoundException>(() => sharded.ReadFloat32("w.c"));
         Assert.Contains(Temp(SafetensorsReader.IndexFileName), missing.Message);

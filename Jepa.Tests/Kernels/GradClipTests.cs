@@ -60,6 +60,38 @@ public sealed class GradClipTests(CpuFixture f) : IClassFixture<CpuFixture>
     }
 
     [Theory]
+    [InlineData(KernelPath.Kernel, float.NaN)]
+    [InlineData(KernelPath.Host, float.NaN)]
+    [InlineData(KernelPath.Kernel, float.PositiveInfinity)]
+    [InlineData(KernelPath.Host, float.NegativeInfinity)]
+    public void ANonFiniteGradientMakesAdamWSkipTheUpdateOnTheDevice(KernelPath path, float bad)
+    {
+        // One non-finite gradient element anywhere: the norm is non-finite, the coefficient NaN, and AdamW leaves the
+        // weights and both moments exactly as they were; with clipping (max norm 1) and without (max norm float.MaxValue).
+        foreach (float maxNorm in new[] { 1f, float.MaxValue })
+        {
+            var grads = Grads();
+            grads[^1][grads[^1].Length / 2] = bad;
+            int n = grads[1].Length;
+            var p0 = Reference.Random(n, 302, -1f, 1f);
+            var m0 = Reference.Random(n, 303, -0.1f, 0.1f);
+            var v0 = Reference.Random(n, 304, 0f, 0.1f);
+            var tensors = grads.Select(g => f.Upload(g, g.Length)).ToList();
+            using var s = new ClipScalars(f.Device);
+            f.Lib(path).GradClip.ComputeCoefficient(tensors.Select(t => t.View).ToList(), maxNorm, s);
+            Assert.False(float.IsFinite(s.NormToHost()));
+            Assert.True(float.IsNaN(s.CoefficientToHost()));
+            using var p = f.Upload(p0, n); using var m = f.Upload(m0, n); using var v = f.Upload(v0, n);
+            f.Lib(path).AdamW.Step(p.View, tensors[1].View, m.View, v.View, n, 3, 1e-3, 0.9, 0.95, 1e-8, 0.1, s.Coefficient.View);
+            f.Lib(path).AdamW.Step(p.View, tensors[1].View, m.View, v.View, n, 4, 1e-3, 0.9, 0.95, 1e-8, 0.1, float.NaN);
+            Reference.AssertBitwiseEqual(p.ToArray(), p0, "weights after a non-finite step");
+            Reference.AssertBitwiseEqual(m.ToArray(), m0, "first moments after a non-finite step");
+            Reference.AssertBitwiseEqual(v.ToArray(), v0, "second moments after a non-finite step");
+            tensors.ForEach(t => t.Dispose());
+        }
+    }
+
+    [Theory]
     [InlineData(KernelPath.Kernel)]
     [InlineData(KernelPath.Host)]
     public void CoefficientFeedsAdamWWithoutTouchingGradients(KernelPath path)

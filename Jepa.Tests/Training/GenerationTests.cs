@@ -245,4 +245,15 @@ public sealed class GenerationTests(CpuFixture f) : IClassFixture<CpuFixture>, I
         Assert.Equal(0, r.Steps);
         Assert.Single(Trainer.ListCheckpoints(run));
     }
+    [Fact]
+    public void NonFiniteLogitsAreAnErrorNotAToken()
+    {
+        var logits = Reference.Random(12, 41);
+        Assert.Equal(Array.IndexOf(logits, logits.Max()), Sampler.Next(logits, new GenerateOptions(), 0));
+        logits[5] = float.NaN;
+        var e = Assert.Throws<InvalidDataException>(() => Sampler.Next(logits, new GenerateOptions(), 3));
+        Assert.Contains("token 5", e.Message);
+        Assert.Contains("step 3", e.Message);
+        Assert.Throws<InvalidDataException>(() => Sampler.Next(logits, new GenerateOptions { Temperature = 0.7f }, 3));
+    }
 }

@@ -21,6 +21,44 @@ public sealed class TrainerTests(CpuFixture f) : IClassFixture<CpuFixture>, IDis
 
     private static TrainOptions Small(int steps) => new() { Steps = steps, BatchSize = 4, LearningRate = 3e-3, WarmupSteps = 2, Seed = 5, MaxLength = 64, MonitorEvery = 2 };
 
+    [Theory]
+    [InlineData(NonFiniteStep.Stop)]
+    [InlineData(NonFiniteStep.Skip)]
+    public void ADivergingRunNeverAppliesANonFiniteStep(NonFiniteStep policy)
+    {
+        // lr 1e30: the first update throws the weights so far that the next forward overflows. The trainer must stop
+        // (naming the step) or skip such steps, and the weights and the checkpoints it writes must stay finite.
+        var data = TinySetup.Pairs(8, 26);
+        string run = Path.Combine(_dir, $"diverge-{policy}");
+        using var model = TinySetup.Model(f.Ops, 6);
+        var warnings = new List<string>();
+        using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions(), Small(6) with
+        {
+            LearningRate = 1e30, WarmupSteps = 0, OnNonFinite = policy, CheckpointEvery = 1, AdamW = new(ClipNorm: 0),
+        }, run);
+        t.Warning += warnings.Add;
+        if (policy == NonFiniteStep.Stop)
+        {
+            var e = Assert.Throws<TrainingDivergedException>(() => t.Train(data));
+            Assert.Matches(@"^step \d+: the gradient norm is (NaN|∞|-∞|Infinity)", e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+        }
+        else
+        {
+            Assert.Equal(6, t.Train(data).Steps);
+            Assert.Contains(warnings, w => w.Contains("skipped"));
+        }
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
+        Assert.Contains(lines, l => JsonDocument.Parse(l).RootElement.GetProperty("grad_norm").ValueKind == JsonValueKind.Null);
+        foreach (var p in model.Parameters) Assert.Equal(-1, Jepa.Core.NonFinite.IndexIn(p.Value.ToArray()));
+        foreach (var file in Directory.GetFiles(run, "*.safetensors", SearchOption.AllDirectories))
+        {
+            using var reader = Jepa.Core.Safetensors.SafetensorsReader.Open(file);
+            foreach (var info in reader.Tensors.Where(i => i.DType is Jepa.Core.Safetensors.SafetensorsDType.F32))
+                Assert.Equal(-1, Jepa.Core.NonFinite.IndexIn(reader.ReadFloat32(info.Name)));
+        }
+    }
+
     [Fact]
     public void JepaDropoutOfOneIsTheBaselineBitForBit()
     {

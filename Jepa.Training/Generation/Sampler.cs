@@ -8,8 +8,11 @@ public static class Sampler
     private const ulong Stream = 0x5341_4D50UL; // "SAMP"
 
     /// <summary>The next token for decoding step <paramref name="index"/>.</summary>
+    /// <exception cref="InvalidDataException">A logit is NaN or infinite: the model's weights overflow, so no token can be chosen.</exception>
     public static int Next(ReadOnlySpan<float> logits, GenerateOptions o, int index)
     {
+        if (NonFinite.IndexIn(logits) is int bad and >= 0)
+            throw new InvalidDataException($"the model's logit for token {bad} is {logits[bad]} at decoding step {index}: its weights overflow (a diverged run?), so it cannot generate.");
         if (o.Temperature == 0f) return ArgMax(logits);
         int v = logits.Length;
         float max = float.NegativeInfinity;

@@ -24,7 +24,6 @@ public sealed class AdamWOptimizer : IDisposable
     private readonly IReadOnlyList<Parameter> _params;
     private readonly Tensor[] _m, _v;
     private readonly ClipScalars _clip;
-    private readonly Tensor _one;
     private readonly List<ArrayView<float>> _gradViews;
 
     /// <summary>Creates zero moments for every trainable parameter.</summary>
@@ -36,7 +35,6 @@ public sealed class AdamWOptimizer : IDisposable
         _m = _params.Select(p => Tensor.Zeros(ops.Device, [.. p.Value.Shape])).ToArray();
         _v = _params.Select(p => Tensor.Zeros(ops.Device, [.. p.Value.Shape])).ToArray();
         _clip = new ClipScalars(ops.Device);
-        _one = Tensor.FromArray(ops.Device, [1f], 1);
         _gradViews = _params.Select(p => p.Grad!.View).ToList();
     }
 
@@ -61,7 +59,8 @@ public sealed class AdamWOptimizer : IDisposable
     /// <summary>Restores the step counter (with the moments, when resuming).</summary>
     public void Restore(int step) => Step = step;
 
-    /// <summary>One update at learning rate <paramref name="lr"/> from the current gradients.</summary>
+    /// <summary>One update at learning rate <paramref name="lr"/> from the current gradients. When their global norm is NaN
+    /// or infinite, nothing changes (decided on the device): read <see cref="GradNorm"/> after the step to know.</summary>
     /// <exception cref="InvalidOperationException">A parameter was frozen after this optimizer was created (e.g. LoRA attached);
     /// create a new optimizer.</exception>
     public void Update(double lr)
@@ -70,17 +69,9 @@ public sealed class AdamWOptimizer : IDisposable
             if (p.Grad is null)
                 throw new InvalidOperationException($"Parameter '{p.Name}' was frozen after the optimizer was created (LoRA attached?); create a new optimizer (or trainer).");
         Step++;
-        ArrayView<float> scale;
-        if (Options.ClipNorm > 0)
-        {
-            _ops.GradClip.ComputeCoefficient(_gradViews, Options.ClipNorm, _clip);
-            scale = _clip.Coefficient.View;
-        }
-        else
-        {
-            _ops.Reductions.L2Norm(_gradViews, _clip.Norm.View);
-            scale = _one.View;
-        }
+        // Without clipping, a max norm no finite norm reaches: the coefficient is then 1, or NaN for a non-finite norm.
+        _ops.GradClip.ComputeCoefficient(_gradViews, Options.ClipNorm > 0 ? Options.ClipNorm : float.MaxValue, _clip);
+        var scale = _clip.Coefficient.View;
         for (int i = 0; i < _params.Count; i++)
         {
             var p = _params[i];
@@ -96,6 +87,5 @@ public sealed class AdamWOptimizer : IDisposable
         foreach (var t in _m) t.Dispose();
         foreach (var t in _v) t.Dispose();
         _clip.Dispose();
-        _one.Dispose();
     }
 }

@@ -47,6 +47,9 @@ public sealed record TrainOptions
     /// <summary>Write a checkpoint every this many steps (0: only at the end and on cancellation).</summary>
     public int CheckpointEvery { get; init; }
 
+    /// <summary>What a step whose gradient norm is NaN or infinite does (its update is never applied).</summary>
+    public NonFiniteStep OnNonFinite { get; init; } = NonFiniteStep.Stop;
+
     /// <summary>Checkpoints kept in the run directory.</summary>
     public int KeepCheckpoints { get; init; } = 2;
 
@@ -69,3 +72,16 @@ public sealed record TrainOptions
         return this;
     }
 }
+
+/// <summary>What training does after a step whose gradient norm is NaN or infinite. The step's update is skipped on the
+/// device either way, so the weights and optimizer moments stay finite and the checkpoints written stay good.</summary>
+public enum NonFiniteStep
+{
+    /// <summary>Stop the run with <see cref="TrainingDivergedException"/>, naming the step.</summary>
+    Stop,
+    /// <summary>Warn, count the step as taken without an update, and go on.</summary>
+    Skip,
+}
+
+/// <summary>Training met a NaN or infinite loss or gradient norm and stopped before applying that step.</summary>
+public sealed class TrainingDivergedException(string message) : InvalidOperationException(message);

@@ -118,6 +118,14 @@ public sealed class Trainer : IDisposable
             last = TrainStep(encoded, ref order, schedule.At(Step + 1));
             log?.WriteLine(MetricsLine(last));
             log?.Flush();
+            if (!double.IsFinite(last.GradNorm))
+            {
+                string what = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"step {last.Step}: the gradient norm is {last.GradNorm} (next-token loss {last.LmLoss:G4}), so its update was not applied");
+                if (Options.OnNonFinite == NonFiniteStep.Stop)
+                    throw new TrainingDivergedException($"{what}; training stopped, the weights and checkpoints so far are finite. Lower the learning rate, or skip such steps (--on-nonfinite skip).");
+                Warning?.Invoke($"{what}; skipped.");
+            }
             progress?.Report(last);
             if (_epoch > epochBefore && Step < total) EpochCompleted?.Invoke(_epoch, Step);
             if (_runDirectory is not null && Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0 && Step < total)
