@@ -23,6 +23,7 @@ public sealed class KernelLibrary
         SigReg = new SigReg(Cache);
         VicReg = new VicReg(Cache);
         SegmentMean = new SegmentMean(Cache);
+        CenterRows = new CenterRows(Cache);
         MatMul = new MatMul(Cache, path: path);
         CachedAttention = new CachedAttention(Cache);
         RmsNorm = new RmsNorm(Cache, path: path);
@@ -63,6 +64,9 @@ public sealed class KernelLibrary
 
     /// <summary>The mean of each segment of consecutive rows (a view embedded as the mean of its tokens' states), forward and backward.</summary>
     public SegmentMean SegmentMean { get; }
+
+    /// <summary>Centring a batch of rows on their mean, forward and backward.</summary>
+    public CenterRows CenterRows { get; }
 
     /// <summary>Batched matrix products in the NN, NT and TN forms, with their backward.</summary>
     public MatMul MatMul { get; }

@@ -89,6 +89,7 @@ public sealed class TrainCommand : ICommand
             OptionSpec.Choice("labels", "next tokens the LM loss trains on: the answer, or the whole conversation (as the paper's collator)", "answer", "answer", "conversation"),
             new("sigreg", "β", "weight of SIGReg (LeJEPA's Epps–Pulley test of isotropic Gaussian embeddings over random projections) on each view", "0"),
             new("sigreg-slices", "M", "random projections per step of --sigreg", "256"),
+            OptionSpec.Flag("center", "measure the JEPA distance between batch-centred embeddings (each view minus its batch mean)"),
             new("vicreg", "w", "weight of VICReg-style variance and covariance terms on each view's embeddings", "0"),
             new("lambda-warmup", "N", "steps over which λ, --sigreg and --vicreg ramp up from 0", "0"),
             OptionSpec.Choice("distance", "JEPA distance d", "cosine", "cosine", "l2", "mse", "infonce"),
@@ -311,6 +312,7 @@ public sealed class TrainCommand : ICommand
             SigReg = a.Float("sigreg") ?? 0f,
             SigRegSlices = a.PositiveInt("sigreg-slices") ?? 256,
             VicReg = a.Float("vicreg") ?? 0f,
+            Center = a.Flag("center"),
             LambdaWarmup = a.NonNegativeInt("lambda-warmup") ?? 0,
             Distance = a.Choice("distance") switch
             {
@@ -496,6 +498,7 @@ public sealed class TrainCommand : ICommand
             context.Error.WriteLine($"data     {train.Count} training pairs from {dataName}; {evalSet.Count} for evaluation");
             string objective = jepa.UsesJepa
                 ? string.Create(inv, $"LLM-JEPA λ {jepa.Lambda:G3}, γ {jepa.Gamma:G3}, k {jepa.Predictors}, {jepa.Distance.ToString().ToLowerInvariant()}")
+                    + (jepa.Center ? " on centred embeddings" : "")
                     + (jepa.SigReg > 0 ? string.Create(inv, $", SIGReg {jepa.SigReg:G3}") : "")
                     + (jepa.VicReg > 0 ? string.Create(inv, $", VICReg {jepa.VicReg:G3}") : "")
                     + (jepa.LambdaWarmup > 0 ? $", λ warm-up {jepa.LambdaWarmup}" : "")

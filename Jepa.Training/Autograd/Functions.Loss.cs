@@ -129,4 +129,14 @@ public static partial class Functions
         if (y.RequiresGrad) tape.Record(y, () => tape.Ops.SegmentMean.Backward(y.Grad!.View, o.AsInt32(), tape.Grad(x).View, R, B, C));
         return y;
     }
+
+    /// <summary>x [N, C] minus its column means (see <see cref="Kernels.CenterRows"/>).</summary>
+    public static Variable CenterRows(this Tape tape, Variable x)
+    {
+        int N = x.Shape[0], C = x.Shape[1];
+        var y = tape.Output(x.RequiresGrad, N, C);
+        tape.Ops.CenterRows.Forward(x.Value.View, y.Value.View, N, C);
+        if (y.RequiresGrad) tape.Record(y, () => tape.Ops.CenterRows.Backward(y.Grad!.View, tape.Grad(x).View, N, C));
+        return y;
+    }
 }

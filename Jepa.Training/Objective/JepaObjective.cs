@@ -71,7 +71,9 @@ public sealed class JepaObjective
             eCode = Embed(tape, code.Forward(tape, batch.Code!), batch.CodeRows);
         }
         var (pred, target) = o.ReversePred ? (eCode, eText) : (eText, eCode);
-        var jepa = tape.JepaDistance(pred, target, o.Distance, o.Temperature, stopTargetGradient: o.Target != TargetEncoder.Shared);
+        var jepa = o.Center
+            ? tape.JepaDistance(tape.CenterRows(pred), tape.CenterRows(target), o.Distance, o.Temperature, stopTargetGradient: o.Target != TargetEncoder.Shared)
+            : tape.JepaDistance(pred, target, o.Distance, o.Temperature, stopTargetGradient: o.Target != TargetEncoder.Shared);
         var terms = new List<(float, Variable)> { (o.Gamma, lm), (o.Lambda * jepaScale, jepa) };
         Variable? sig = null, vic = null;
         if (o.SigReg > 0)

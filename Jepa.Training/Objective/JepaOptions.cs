@@ -111,6 +111,10 @@ public sealed record JepaOptions
     /// <summary>The distance d.</summary>
     public JepaDistanceKind Distance { get; init; } = JepaDistanceKind.Cosine;
 
+    /// <summary>Measure the distance between batch-centred embeddings (each view minus its mean over the batch): the term then
+    /// compares what tells the examples apart, and one constant vector for every example no longer satisfies it.</summary>
+    public bool Center { get; init; }
+
     /// <summary>InfoNCE temperature.</summary>
     public float Temperature { get; init; } = JepaDistance.DefaultTemperature;
 
