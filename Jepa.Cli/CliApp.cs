@@ -97,16 +97,30 @@ public static class CliApp
         }
         catch (Exception e) when (IsUserFacing(e))
         {
-            context.Error.WriteLine($"jepa {name}: {e.Message}");
+            context.Error.WriteLine($"jepa {name}: {OneLine(e)}");
             if (Debug) context.Error.WriteLine(e);
             return ExitCodes.Failure;
         }
         catch (Exception e)
         {
-            context.Error.WriteLine($"jepa {name}: internal error: {e.GetType().Name}: {e.Message}" +
+            context.Error.WriteLine($"jepa {name}: internal error: {e.GetType().Name}: {OneLine(e)}" +
                 (Debug ? Environment.NewLine + e : " (set JEPA_DEBUG=1 for the stack trace)"));
             return ExitCodes.Failure;
         }
+    }
+
+    /// <summary>The exception's message on one line: without .NET's "(Parameter 'x')" and "Actual value was" additions,
+    /// and any other line break turned into "; ".</summary>
+    public static string OneLine(Exception e)
+    {
+        string m = e.Message;
+        if (e is ArgumentException a)
+        {
+            if (a is ArgumentOutOfRangeException { ActualValue: { } actual } && m.IndexOf('\n') is int nl and >= 0 && m[nl..].Contains($"{actual}"))
+                m = m[..nl];
+            if (a.ParamName is { } p) m = m.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal);
+        }
+        return string.Join("; ", m.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
     private static bool Debug => Environment.GetEnvironmentVariable("JEPA_DEBUG") is "1" or "true";

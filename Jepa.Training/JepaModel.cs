@@ -214,7 +214,10 @@ public sealed class JepaModel : IDisposable
         using var tape = new Tape(Ops, recordGradients: false);
         var h = tape.GatherRows(Model.Forward(tape, batch), [.. Enumerable.Range(at, count)]);
         if (count > 1) h = tape.SegmentMean(h, [0, count]);
-        return h.Value.ToArray();
+        var e = h.Value.ToArray();
+        if (NonFinite.IndexIn(e) is int bad and >= 0)
+            throw new InvalidDataException($"The embedding's element {bad} is {e[bad]}: the model's weights overflow (a diverged run?).");
+        return e;
     }
 
     /// <summary>Generates the answer (the Code view) for <paramref name="prompt"/> (the Text view) with a key/value cache.</summary>

@@ -76,6 +76,7 @@ public sealed class OptionTable
             int eq = name.IndexOf('=');
             if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
             var spec = Get(name);
+            if (values.ContainsKey(name)) throw new UsageException($"option --{name} is given twice; give it once.");
             if (spec.IsFlag)
             {
                 if (value is not null) throw new UsageException($"option --{name} is a flag and takes no value (got '{value}').");

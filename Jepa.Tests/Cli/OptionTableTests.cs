@@ -26,7 +26,8 @@ public sealed class OptionTableTests
         Assert.Equal(ulong.MaxValue, p.ULong("seed"));
         Assert.Null(Table.Parse([]).Int("steps"));
         Assert.Equal(7, Table.Parse([]).Int("steps", 7));
-        Assert.Equal(3, Table.Parse(["--steps", "1", "--steps", "3"]).Int("steps")); // the last one wins
+        Assert.Contains("--steps is given twice", Assert.Throws<UsageException>(() => Table.Parse(["--steps", "1", "--steps=3"])).Message);
+        Assert.Contains("--fast is given twice", Assert.Throws<UsageException>(() => Table.Parse(["--fast", "--fast"])).Message);
         Assert.True(Table.Parse(["-h"]).HelpRequested);
     }
 
@@ -70,5 +71,14 @@ public sealed class OptionTableTests
         Assert.Contains("--mode a|b", help);
         Assert.Contains("--fast", help);
         Assert.Contains("-h, --help", help);
+    }
+
+    [Fact]
+    public void ErrorMessagesPrintOnOneLine()
+    {
+        var range = new ArgumentOutOfRangeException("predictors", 9, "predictors must be at most 8.");
+        Assert.Equal("predictors must be at most 8.", Jepa.Cli.CliApp.OneLine(range));
+        Assert.Equal("bad size.", Jepa.Cli.CliApp.OneLine(new ArgumentException("bad size.", "size")));
+        Assert.Equal("first; second", Jepa.Cli.CliApp.OneLine(new InvalidDataException("first\n  second\n")));
     }
 }
