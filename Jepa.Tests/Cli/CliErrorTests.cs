@@ -66,6 +66,18 @@ public sealed class CliErrorTests : IDisposable
         OneLine(CliRunner.Run("trian"), 2, "unknown command 'trian'");
         OneLine(CliRunner.Run("data"), 2, "needs a sub-command: data regex");
         OneLine(CliRunner.Run("devices", "extra"), 2, "unexpected argument 'extra'");
+        OneLine(CliRunner.Run("train", "--out", _root, "--steps", "1", "--steps", "2"), 2, "--steps is given twice");
+    }
+
+    [Fact]
+    public void ValuesThatWouldTrainWronglyAreErrorsBeforeTraining()
+    {
+        OneLine(CliRunner.Run("train", "--out", Path.Combine(_root, "c"), "--steps", "1", "--clip", "-1"), 1, "clip must be ≥ 0");
+        OneLine(CliRunner.Run("train", "--out", Path.Combine(_root, "d"), "--steps", "1", "--data", _root), 1, "is a folder");
+        var cut = CliRunner.Run("train", "--out", Path.Combine(_root, "m"), "--steps", "1", "--max-length", "8", "--eval-count", "0");
+        Assert.Equal(1, cut.Code);
+        Assert.Contains("raise max-length", cut.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+        Assert.False(Directory.Exists(Path.Combine(_root, "m", "model")));
     }
 
     [Fact]

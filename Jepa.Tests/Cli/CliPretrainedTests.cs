@@ -62,7 +62,7 @@ public sealed class CliPretrainedTests : IDisposable
     }
 
     private string[] Common(string outDir, string steps) =>
-        ["--data", P("pairs.jsonl"), "--out", outDir, "--steps", steps, "--batch", "4", "--lr", "0.01", "--max-length", "96",
+        ["--data", P("pairs.jsonl"), "--out", outDir, "--steps", steps, "--batch", "4", "--lr", "0.01", "--max-length", "128",
          "--device", "cpu", "--max-new-tokens", "3", "--eval-count", "1"];
 
     [Fact]

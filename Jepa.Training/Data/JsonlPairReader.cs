@@ -22,6 +22,7 @@ public static class JsonlPairReader
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static JsonlReadResult Read(string path, bool skipBad = false)
     {
+        if (Directory.Exists(path)) throw new FileNotFoundException($"Data file '{path}' is a folder; give a JSONL file.", path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Data file '{path}' does not exist.", path);
         var examples = new List<PairExample>();
         var problems = new List<string>();

@@ -68,6 +68,10 @@ public sealed record TrainOptions
         if (!(LearningRate > 0)) throw new ArgumentException($"lr must be positive, got {LearningRate}.", nameof(LearningRate));
         if (WarmupSteps < 0) throw new ArgumentException($"warmup must be ≥ 0, got {WarmupSteps}.", nameof(WarmupSteps));
         if (MaxLength < 8) throw new ArgumentException($"max-length must be at least 8, got {MaxLength}.", nameof(MaxLength));
+        if (!(AdamW.ClipNorm >= 0) || float.IsInfinity(AdamW.ClipNorm))
+            throw new ArgumentException($"clip must be ≥ 0 (0: no clipping) and finite, got {AdamW.ClipNorm}.", nameof(AdamW));
+        if (!(AdamW.WeightDecay >= 0)) throw new ArgumentException($"weight-decay must be ≥ 0, got {AdamW.WeightDecay}.", nameof(AdamW));
+        if (!Enum.IsDefined(OnNonFinite)) throw new ArgumentException($"on-nonfinite: unknown policy {OnNonFinite}.", nameof(OnNonFinite));
         if (KeepCheckpoints < 1) throw new ArgumentException($"keep-checkpoints must be at least 1, got {KeepCheckpoints}.", nameof(KeepCheckpoints));
         return this;
     }
