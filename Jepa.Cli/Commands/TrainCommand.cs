@@ -66,6 +66,7 @@ public sealed class TrainCommand : ICommand
             new("lora-dropout", "p", "dropout on the LoRA branch's input (as PEFT's lora_dropout)", "0"),
             new("lora-targets", "LIST", "projections to adapt: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj or all", "q_proj,v_proj"),
             OptionSpec.Flag("merge", "with LoRA, also fold the adapters into the base and save the merged model in RUN/model"),
+            OptionSpec.Flag("force", "start again in an --out folder that holds a previous run, deleting that run's files (its checkpoints, metrics and model)"),
             OptionSpec.Flag("baseline", "afterwards also train the next-token baseline (λ = 0; same model, seed, data order and schedule) in DIR/baseline, evaluate it, and print both side by side"),
             new("tokenizer", "FILE", "a new model's tokenizer: a byte-level BPE tokenizer.json (e.g. from 'jepa tokenizer train') or a Hugging Face tokenizer folder; sets the vocabulary", "bytes"),
             new("chat-template", "NAME|FILE", "a new model's chat format: jepa, llama3, chatml, or a JSON format file", "jepa; detected for a tokenizer folder"),
@@ -86,7 +87,7 @@ public sealed class TrainCommand : ICommand
             OptionSpec.Flag("front-pred", "the same as --placement front (the paper's front_pred)"),
             JepaLayoutOptions.TextToken,
             JepaLayoutOptions.CodeToken,
-            OptionSpec.Choice("labels", "next tokens the LM loss trains on: the answer, or the whole conversation (as the paper's collator)", "answer", "answer", "conversation"),
+            OptionSpec.Choice("labels", "next tokens the LM loss trains on: the whole conversation (as the paper's collator; the default), or the answer only", "conversation", "conversation", "answer"),
             new("sigreg", "β", "weight of SIGReg (LeJEPA's Epps–Pulley test of isotropic Gaussian embeddings over random projections) on each view", "0"),
             new("sigreg-slices", "M", "random projections per step of --sigreg", "256"),
             OptionSpec.Flag("center", "measure the JEPA distance between batch-centred embeddings (each view minus its batch mean)"),
@@ -146,6 +147,7 @@ public sealed class TrainCommand : ICommand
             config = QuickStart.Model;
         }
         string outDir = args.Required("out");
+        if (args.Flag("force")) DiscardRun(outDir);
         CheckOutDirectory(outDir);
         bool pretrained = args.String("model") is { } m && JepaModel.IsPretrainedFolder(m);
         if (args.Has("model") && args.Has("tokenizer"))
@@ -275,8 +277,23 @@ public sealed class TrainCommand : ICommand
     private static void CheckOutDirectory(string outDir)
     {
         if (File.Exists(outDir)) throw new IOException($"--out '{outDir}' is a file, not a folder.");
-        if (Trainer.ListCheckpoints(outDir).Count > 0 || File.Exists(Path.Combine(outDir, "metrics.jsonl")))
-            throw new IOException($"'{outDir}' already holds a training run. Continue it with 'jepa train --resume {outDir}' or choose another --out.");
+        string checkpoints = Path.Combine(outDir, "checkpoints");
+        if (File.Exists(checkpoints)) throw new IOException($"'{checkpoints}' is a file; checkpoints need that name for a folder.");
+        if (Trainer.ListCheckpoints(outDir).Count > 0)
+            throw new IOException($"'{outDir}' already holds a training run. Continue it with 'jepa train --resume {outDir}', start it again with --force, or choose another --out.");
+        if (File.Exists(Path.Combine(outDir, "metrics.jsonl")))
+            throw new IOException($"'{outDir}' holds a run stopped before its first checkpoint, which cannot be resumed: start it again with --force, or choose another --out.");
+    }
+
+    /// <summary>--force: removes a previous run's files from <paramref name="outDir"/> (nothing else in the folder).</summary>
+    private static void DiscardRun(string outDir)
+    {
+        if (!Directory.Exists(outDir)) return;
+        foreach (var f in new[] { "metrics.jsonl", "config.json", RunSettings.FileName, RunSettings.CurveFile, "summary.json", "eval.jsonl" })
+            if (File.Exists(Path.Combine(outDir, f))) File.Delete(Path.Combine(outDir, f));
+        foreach (var d in new[] { "checkpoints", "model", "adapter", "baseline" })
+            if (Directory.Exists(Path.Combine(outDir, d))) Directory.Delete(Path.Combine(outDir, d), recursive: true);
+        Trainer.RemoveStaleFiles(outDir);
     }
 
     /// <summary>The LoRA options of --lora-*, or null for full fine-tuning (--lora-rank 0 or absent).</summary>
@@ -308,7 +325,7 @@ public sealed class TrainCommand : ICommand
             Lambda = a.Float("lambda") ?? 1f,
             Gamma = a.Float("gamma") ?? 1f,
             Predictors = a.NonNegativeInt("predictors") ?? 1,
-            Labels = a.Choice("labels") == "conversation" ? LabelReach.Conversation : LabelReach.Answer,
+            Labels = a.Choice("labels") == "answer" ? LabelReach.Answer : LabelReach.Conversation,
             SigReg = a.Float("sigreg") ?? 0f,
             SigRegSlices = a.PositiveInt("sigreg-slices") ?? 256,
             VicReg = a.Float("vicreg") ?? 0f,
@@ -388,9 +405,18 @@ public sealed class TrainCommand : ICommand
         if (args.GivenOnCommandLine("steps") && args.GivenOnCommandLine("epochs"))
             throw new UsageException("give either --steps or --epochs, not both.");
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Run folder '{dir}' does not exist.");
+        Trainer.RemoveStaleFiles(dir);
         var checkpoints = Trainer.ListCheckpoints(dir);
-        if (checkpoints.Count == 0) throw new InvalidDataException($"'{dir}' has no complete checkpoint to resume from (checkpoints/ckpt-*).");
-        string checkpoint = checkpoints[^1];
+        if (checkpoints.Count == 0)
+            throw new InvalidDataException($"'{dir}' has no complete checkpoint to resume from (checkpoints/ckpt-*); start the run again with 'jepa train --force --out {dir} …'.");
+        string? checkpoint = null;
+        foreach (var candidate in checkpoints.Reverse())
+        {
+            if (Trainer.Damage(candidate) is not { } why) { checkpoint = candidate; break; }
+            context.Error.WriteLine($"checkpoint {candidate} is damaged ({why}); trying the one before it.");
+        }
+        if (checkpoint is null)
+            throw new InvalidDataException($"every checkpoint of '{dir}' is damaged; start the run again with 'jepa train --force --out {dir} …'.");
         var state = Trainer.ReadState(checkpoint);
         var saved = RunSettings.Read(dir);
         var settings = saved with
@@ -442,9 +468,13 @@ public sealed class TrainCommand : ICommand
     private static void TrimMetrics(string path, int step)
     {
         if (!File.Exists(path)) return;
-        var lines = File.ReadAllLines(path);
-        var keep = lines.Where(l => string.IsNullOrWhiteSpace(l) || StepOf(l) is not { } s || s <= step).ToArray();
-        if (keep.Length != lines.Length) RunJson.WriteAtomic(path, string.Join("\n", keep.Where(l => l.Length > 0)) + "\n");
+        // Keeps the lines of steps up to the checkpoint's; drops later ones and a torn line (a kill or a full disk mid-write),
+        // which would otherwise merge with the next line appended.
+        string text = File.ReadAllText(path);
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var keep = lines.Where(l => StepOf(l) is { } s && s <= step).ToArray();
+        if (keep.Length != lines.Length || (text.Length > 0 && !text.EndsWith('\n')))
+            RunJson.WriteAtomic(path, keep.Length == 0 ? "" : string.Join("\n", keep) + "\n");
 
         static int? StepOf(string line)
         {

@@ -74,7 +74,7 @@ public sealed class CliErrorTests : IDisposable
     {
         OneLine(CliRunner.Run("train", "--out", Path.Combine(_root, "c"), "--steps", "1", "--clip", "-1"), 1, "clip must be ≥ 0");
         OneLine(CliRunner.Run("train", "--out", Path.Combine(_root, "d"), "--steps", "1", "--data", _root), 1, "is a folder");
-        var cut = CliRunner.Run("train", "--out", Path.Combine(_root, "m"), "--steps", "1", "--max-length", "8", "--eval-count", "0");
+        var cut = CliRunner.Run("train", "--out", Path.Combine(_root, "m"), "--steps", "1", "--max-length", "8", "--labels", "answer", "--eval-count", "0");
         Assert.Equal(1, cut.Code);
         Assert.Contains("raise max-length", cut.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
         Assert.False(Directory.Exists(Path.Combine(_root, "m", "model")));

@@ -48,4 +48,53 @@ public sealed class CliResumeTests : IDisposable
         Assert.Equal([1, 2, 3, 4], steps);
         Assert.True(File.Exists(Path.Combine(run, "model", "model.safetensors")));
     }
+
+    [Fact]
+    public void ResumeSurvivesATornMetricsLineStaleTemporariesAndADamagedLatestCheckpoint()
+    {
+        string config = Path.Combine(_root, "tiny.json"), data = Path.Combine(_root, "pairs.jsonl"), run = Path.Combine(_root, "run2");
+        File.WriteAllText(config, CliRunner.TinyConfig);
+        RegexPairGenerator.WriteJsonl(data, 10, seed: 9);
+        var first = CliRunner.Run("train", "--data", data, "--config", config, "--steps", "4", "--checkpoint-every", "1", "--out", run, "--eval-count", "0");
+        Assert.True(first.Code == 0, first.ToString());
+        string metrics = Path.Combine(run, "metrics.jsonl"), ckpts = Path.Combine(run, "checkpoints");
+
+        // As a kill would leave them: a torn last line, a temporary file and a half-written checkpoint folder; and the newest
+        // checkpoint's weights damaged (a byte of its data flipped into a NaN).
+        File.AppendAllText(metrics, "{\"step\": 5, \"lm_lo");
+        File.WriteAllText(Path.Combine(run, ".run.json.0123.tmp"), "x");
+        Directory.CreateDirectory(Path.Combine(ckpts, ".ckpt-0000005.0123.tmp"));
+        string newest = Path.Combine(ckpts, "ckpt-0000004", "model.safetensors");
+        var bytes = File.ReadAllBytes(newest);
+        BitConverter.GetBytes(float.NaN).CopyTo(bytes, bytes.Length - 4);
+        File.WriteAllBytes(newest, bytes);
+
+        var resumed = CliRunner.Run("train", "--resume", run, "--steps", "5", "--device", "cpu", "--eval-count", "0");
+        Assert.True(resumed.Code == 0, resumed.ToString());
+        Assert.Contains("ckpt-0000004 is damaged", resumed.Err);
+        var steps = File.ReadAllLines(metrics).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32());
+        Assert.Equal([1, 2, 3, 4, 5], steps);  // resumed at step 3's checkpoint: 4 and the torn line are redone
+        Assert.Empty(Directory.GetFiles(run, ".*.tmp"));
+        Assert.Empty(Directory.GetDirectories(ckpts, ".*.tmp"));
+    }
+
+    [Fact]
+    public void ARunStoppedBeforeItsFirstCheckpointStartsAgainWithForce()
+    {
+        string config = Path.Combine(_root, "tiny.json"), data = Path.Combine(_root, "pairs.jsonl"), run = Path.Combine(_root, "run3");
+        File.WriteAllText(config, CliRunner.TinyConfig);
+        RegexPairGenerator.WriteJsonl(data, 10, seed: 9);
+        Directory.CreateDirectory(run);
+        File.WriteAllText(Path.Combine(run, "metrics.jsonl"), "{\"step\": 1}\n");
+        string[] train = ["train", "--data", data, "--config", config, "--steps", "2", "--out", run, "--eval-count", "0"];
+        var refused = CliRunner.Run(train);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("--force", refused.Err);
+        var resume = CliRunner.Run("train", "--resume", run);
+        Assert.Equal(1, resume.Code);
+        Assert.Contains("--force", resume.Err);
+        var forced = CliRunner.Run([.. train, "--force"]);
+        Assert.True(forced.Code == 0, forced.ToString());
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
+    }
 }

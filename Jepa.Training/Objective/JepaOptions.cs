@@ -91,7 +91,7 @@ public sealed record JepaOptions
     public int? LastTokenOffset { get; init; }
 
     /// <summary>Which next tokens the language-model loss covers.</summary>
-    public LabelReach Labels { get; init; } = LabelReach.Answer;
+    public LabelReach Labels { get; init; } = LabelReach.Conversation;
 
     /// <summary>β, the weight of the SIGReg term (LeJEPA's sketched isotropic Gaussian regulariser) on each view's embeddings; 0: off.</summary>
     public float SigReg { get; init; }

@@ -310,6 +310,42 @@ public sealed class Trainer : IDisposable
         return final;
     }
 
+    /// <summary>Removes what a killed process can leave in a run folder: temporary files of atomic writes (<c>.NAME.ID.tmp</c>)
+    /// and half-written or half-replaced checkpoint folders. Returns how many entries it removed.</summary>
+    public static int RemoveStaleFiles(string runDirectory)
+    {
+        int removed = 0;
+        foreach (var dir in new[] { runDirectory, Path.Combine(runDirectory, "checkpoints"), Path.Combine(runDirectory, "model") })
+        {
+            if (!Directory.Exists(dir)) continue;
+            foreach (var f in Directory.GetFiles(dir, ".*.tmp")) { File.Delete(f); removed++; }
+            foreach (var d in Directory.GetDirectories(dir, ".*.tmp")) { Directory.Delete(d, recursive: true); removed++; }
+            foreach (var d in Directory.GetDirectories(dir, "ckpt-*.old")) { Directory.Delete(d, recursive: true); removed++; }
+        }
+        return removed;
+    }
+
+    /// <summary>Why <paramref name="checkpoint"/> cannot be resumed from (its state or a tensor file unreadable, damaged or not
+    /// finite), or null when it is intact. Reads every tensor.</summary>
+    public static string? Damage(string checkpoint)
+    {
+        try
+        {
+            ReadState(checkpoint);
+            foreach (var file in Directory.GetFiles(checkpoint, "*.safetensors"))
+            {
+                using var reader = SafetensorsReader.Open(file);
+                foreach (var info in reader.Tensors)
+                    if (info.DType.IsReadableAsFloat32()) reader.ReadFloat32(info.Name);
+            }
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or KeyNotFoundException)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>The complete checkpoints of a run, oldest first.</summary>
     public static IReadOnlyList<string> ListCheckpoints(string runDirectory)
     {
