@@ -118,8 +118,8 @@ public static class CliApp
         {
             if (a is ArgumentOutOfRangeException { ActualValue: { } actual } && m.IndexOf('\n') is int nl and >= 0 && m[nl..].Contains($"{actual}"))
                 m = m[..nl];
-            if (a.ParamName is { } p) m = m.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal);
         }
+        m = System.Text.RegularExpressions.Regex.Replace(m, @" \(Parameter '[^']*'\)", "");
         return string.Join("; ", m.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 

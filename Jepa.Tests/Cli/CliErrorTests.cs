@@ -69,6 +69,17 @@ public sealed class CliErrorTests : IDisposable
         OneLine(CliRunner.Run("train", "--out", _root, "--steps", "1", "--steps", "2"), 2, "--steps is given twice");
     }
 
+    [Theory]
+    [InlineData("\"d_model\": 100000, \"layers\": 4", "one tensor holds at most")]
+    [InlineData("\"d_model\": 128, \"layers\": 1000000000", "beyond any model")]
+    [InlineData("\"d_model\": 16384, \"layers\": 400", "for the weights alone")]
+    public void ModelsTooLargeToHoldAreOneLineErrorsBeforeAllocating(string sizes, string reason)
+    {
+        string config = Path.Combine(_root, $"big{Guid.NewGuid():N}.json");
+        File.WriteAllText(config, $"{{\"model\": {{{sizes}, \"heads\": 4, \"kv_heads\": 2, \"ffn\": 344, \"max_length\": 64}}}}");
+        OneLine(CliRunner.Run("train", "--out", Path.Combine(_root, "big"), "--config", config, "--steps", "1"), 1, reason);
+    }
+
     [Fact]
     public void ValuesThatWouldTrainWronglyAreErrorsBeforeTraining()
     {

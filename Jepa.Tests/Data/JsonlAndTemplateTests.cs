@@ -33,12 +33,29 @@ public sealed class JsonlAndTemplateTests : IDisposable
     [InlineData("""{"messages": [{"role": "robot", "content": "a"}]}""", "unknown role 'robot'")]
     [InlineData("""{"text": 3, "code": "x"}""", "must be strings")]
     [InlineData("[1,2]", "expected a JSON object")]
+    [InlineData("""{"text": "a\ud800b", "code": "x"}""", "lone UTF-16 surrogate")]
+    [InlineData("""{"messages": [{"role": "user", "content": "\udc00"}, {"role": "assistant", "content": "x"}]}""", "lone UTF-16 surrogate")]
     public void MalformedLineNamesFileLineAndReason(string bad, string reason)
     {
         string p = Write(Chat, bad);
         var e = Assert.Throws<InvalidDataException>(() => JsonlPairReader.Read(p));
         Assert.Contains($"{p}:2:", e.Message);
         Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
+    public void InvalidUtf8IsAnErrorOrSkippedNeverReplaced()
+    {
+        string p = Path.Combine(_dir, "bytes.jsonl");
+        byte[] good = System.Text.Encoding.UTF8.GetBytes("{\"text\": \"é\", \"code\": \"x\"}\r\n");
+        byte[] bad = [.. "{\"text\": \"a"u8, 0xFF, .. "b\", \"code\": \"y\"}\n"u8];
+        File.WriteAllBytes(p, [0xEF, 0xBB, 0xBF, .. good, .. bad, .. good]);
+        var e = Assert.Throws<InvalidDataException>(() => JsonlPairReader.Read(p));
+        Assert.Contains($"{p}:2: invalid UTF-8", e.Message);
+        var r = JsonlPairReader.Read(p, skipBad: true);
+        Assert.Equal(2, r.Examples.Count);
+        Assert.All(r.Examples, x => Assert.Equal(new PairExample(null, "é", "x"), x));
+        Assert.Equal(1, r.Skipped);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace Jepa.Training.Data;
@@ -27,11 +28,12 @@ public static class JsonlPairReader
         var examples = new List<PairExample>();
         var problems = new List<string>();
         int lineNo = 0;
-        foreach (string line in File.ReadLines(path))
+        foreach (string? line in Lines(path))
         {
             lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            string? error = TryParse(line, out var example);
+            if (line is not null && string.IsNullOrWhiteSpace(line)) continue;
+            PairExample? example = null;
+            string? error = line is null ? "invalid UTF-8" : TryParse(line, out example);
             if (error is null)
             {
                 examples.Add(example!);
@@ -44,6 +46,26 @@ public static class JsonlPairReader
         return new JsonlReadResult(examples, problems.Count, problems);
     }
 
+    /// <summary>The file's lines decoded as strict UTF-8 (a leading byte-order mark skipped); null for a line that is not
+    /// valid UTF-8, which a lenient decoder would silently turn into U+FFFD.</summary>
+    private static IEnumerable<string?> Lines(string path)
+    {
+        var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        byte[] bytes = File.ReadAllBytes(path);
+        int start = bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? Encoding.UTF8.Preamble.Length : 0;
+        while (start < bytes.Length)
+        {
+            int nl = Array.IndexOf(bytes, (byte)'\n', start);
+            int end = nl < 0 ? bytes.Length : nl;
+            int stop = end > start && bytes[end - 1] == (byte)'\r' ? end - 1 : end;
+            string? line;
+            try { line = strict.GetString(bytes, start, stop - start); }
+            catch (DecoderFallbackException) { line = null; }
+            yield return line;
+            start = end + 1;
+        }
+    }
+
     /// <summary>Parses one JSONL line; returns null on success or the reason it is malformed.</summary>
     public static string? TryParse(string line, out PairExample? example)
     {
@@ -51,7 +73,20 @@ public static class JsonlPairReader
         JsonDocument doc;
         try { doc = JsonDocument.Parse(line); }
         catch (JsonException e) { return $"invalid JSON ({e.Message})"; }
-        using (doc)
+        try
+        {
+            using (doc) return Parse(doc, out example);
+        }
+        catch (InvalidOperationException)
+        {
+            example = null;
+            return "a string holds a lone UTF-16 surrogate escape (such as \\ud800), which is no text";
+        }
+    }
+
+    private static string? Parse(JsonDocument doc, out PairExample? example)
+    {
+        example = null;
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) return "expected a JSON object";

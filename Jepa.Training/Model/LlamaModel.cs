@@ -151,6 +151,11 @@ public sealed class LlamaModel : IDisposable
     public static LlamaModel Create(ModelConfig config, KernelLibrary ops, ulong seed)
     {
         config.Validate();
+        long weights = config.ParameterCount() * sizeof(float), memory = ops.Device.Info.MemoryBytes;
+        if (memory > 0 && weights > memory)
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Model config: {config.ParameterCount() / 1e6:F1} M parameters need {weights / 1073741824.0:F1} GiB for the weights alone ({config.TrainingBytes() / 1073741824.0:F1} GiB to train with AdamW), but {ops.Device.Info.Name} has {memory / 1073741824.0:F1} GiB."),
+                nameof(config));
         int c = config.DModel, d = config.HeadDim, q = config.Heads * d, kv = config.KvHeads * d, f = config.Ffn;
         float std = 0.02f, residualStd = std / MathF.Sqrt(2f * config.Layers);
         ulong stream = 0;

@@ -75,8 +75,17 @@ public sealed record ModelConfig(
         if (OutputBias && !QkvBias)
             throw new ArgumentException($"Model config: {nameof(OutputBias)} needs {nameof(QkvBias)} (no Hugging Face family biases only the output projection).", nameof(OutputBias));
         RopeScaling?.Validate();
+        long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
+        foreach (var (what, n) in new[] { ("the embedding (vocab_size × d_model)", VocabSize * c), ("a query projection (heads × head width × d_model)", q * c),
+            ("a key/value projection", kv * c), ("a SwiGLU projection (ffn × d_model)", Ffn * c) })
+            if (n > int.MaxValue)
+                throw new ArgumentException($"Model config: {what} would hold {n:N0} elements; one tensor holds at most {int.MaxValue:N0}.", nameof(DModel));
+        if (Layers > 100_000) throw new ArgumentException($"Model config: {nameof(Layers)} {Layers} is beyond any model this framework can hold.", nameof(Layers));
         return this;
     }
+
+    /// <summary>Bytes to train this model with AdamW in float32: weights, gradients and two moments (activations not counted).</summary>
+    public long TrainingBytes() => checked(ParameterCount() * 16);
 
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount()
