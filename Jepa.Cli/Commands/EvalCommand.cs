@@ -63,6 +63,12 @@ public sealed class EvalCommand : ICommand
             context.Out.WriteLine(result);
             if (outPath is not null) context.Out.WriteLine($"predictions in {outPath}");
         }
+        int failed = result.Records.Count(r => r.Error is not null);
+        if (result.Count > 0 && failed == result.Count)
+        {
+            context.Error.WriteLine($"jepa eval: no example could be scored: all {failed} failed to generate (first: {result.Records[0].Error}).");
+            return ExitCodes.Failure;
+        }
         return ExitCodes.Ok;
     }
 }

@@ -71,6 +71,16 @@ public sealed class CliTrainedModelTests(CliRunFixture f) : IClassFixture<CliRun
     }
 
     [Fact]
+    public void EvalFailsWhenNoExampleCouldBeScored()
+    {
+        string data = f.PathOf("too-long.jsonl");
+        File.WriteAllText(data, System.Text.Json.JsonSerializer.Serialize(new { text = new string('x', 400), code = "y" }) + "\n");
+        var r = CliRunner.Run("eval", "--model", f.Model, "--data", data, "--device", "cpu");
+        Assert.Equal(1, r.Code);
+        Assert.Contains("no example could be scored", r.Err);
+    }
+
+    [Fact]
     public void GenerateAndEmbedUseTheSavedModel()
     {
         var g = CliRunner.Run("generate", "--model", f.Model, "--prompt", "lines with a number", "--max-new-tokens", "4", "--json", "--device", "cpu");
