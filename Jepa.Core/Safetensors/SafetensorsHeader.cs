@@ -42,7 +42,7 @@ internal static class SafetensorsHeader
                     tensors.Add(ReadEntry(file, prop.Name, prop.Value, dataStart, dataLength));
             }
 
-            CheckOverlap(file, tensors);
+            CheckLayout(file, tensors, dataLength);
             tensors.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
             return (tensors, metadata);
         }
@@ -137,18 +137,28 @@ internal static class SafetensorsHeader
         return x;
     }
 
-    /// <summary>Tensors may lie in any order in the data section, but no two may share a byte.</summary>
-    private static void CheckOverlap(string file, List<SafetensorsTensorInfo> tensors)
+    /// <summary>As the format's reference implementation requires: taken in offset order, the tensors tile the data section
+    /// exactly — the first begins at 0, each begins where the one before ends (no gap, no overlap), and the last ends at the
+    /// end of the file (no trailing bytes). The order of the names in the header is free.</summary>
+    private static void CheckLayout(string file, List<SafetensorsTensorInfo> tensors, long dataLength)
     {
-        var byOffset = tensors.Where(t => t.ByteLength > 0).OrderBy(t => t.Begin).ToList();
-        for (int i = 1; i < byOffset.Count; i++)
+        long expected = 0;
+        SafetensorsTensorInfo? previous = null;
+        foreach (var t in tensors.OrderBy(t => t.Begin).ThenBy(t => t.End))
         {
-            var a = byOffset[i - 1];
-            var b = byOffset[i];
-            if (b.Begin < a.End)
+            if (t.Begin < expected)
                 throw new InvalidDataException(
-                    $"{file}: tensors '{a.Name}' (data bytes [{a.Begin}, {a.End})) and '{b.Name}' " +
-                    $"(data bytes [{b.Begin}, {b.End})) overlap.");
+                    $"{file}: tensors '{previous!.Name}' (data bytes [{previous.Begin}, {previous.End})) and '{t.Name}' " +
+                    $"(data bytes [{t.Begin}, {t.End})) overlap.");
+            if (t.Begin > expected)
+                throw new InvalidDataException(previous is null
+                    ? $"{file}: the data section starts with {t.Begin} bytes that no tensor owns (the first, '{t.Name}', begins at {t.Begin}; a header length off by some bytes?)."
+                    : $"{file}: data bytes [{expected}, {t.Begin}) between tensors '{previous.Name}' and '{t.Name}' belong to no tensor.");
+            expected = t.End;
+            previous = t;
         }
+        if (expected != dataLength)
+            throw new InvalidDataException(
+                $"{file}: the data section holds {dataLength} bytes but its tensors end at {expected}: {dataLength - expected} bytes after the last tensor belong to none (a header length off by some bytes, or a damaged file?).");
     }
 }

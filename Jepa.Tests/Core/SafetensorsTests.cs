@@ -291,8 +291,8 @@ public sealed class SafetensorsTests(CpuFixture f) : IClassFixture<CpuFixture>, 
 
         // Data laid out in another order than the header's, with a gap: valid as long as nothing overlaps.
         string shuffled = WriteRaw("shuffled.safetensors",
-            "{'b':{'dtype':'F32','shape':[2],'data_offsets':[0,8]},'a':{'dtype':'I32','shape':[1],'data_offsets':[12,16]}}",
-            [1, 0, 0, 0, 2, 0, 0, 0, 9, 9, 9, 9, 7, 0, 0, 0]);
+            "{'b':{'dtype':'F32','shape':[2],'data_offsets':[4,12]},'a':{'dtype':'I32','shape':[1],'data_offsets':[0,4]}}",
+            [7, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64]);
         using var s = SafetensorsFile.Open(shuffled);
         Assert.Equal(new[] { 7 }, s.ReadInt32("a"));
         Assert.Equal(new[] { "a", "b" }, s.Tensors.Select(t => t.Name));
@@ -361,6 +361,31 @@ public sealed class SafetensorsTests(CpuFixture f) : IClassFixture<CpuFixture>, 
         var utf8 = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Open(path));
         Assert.Contains(path, utf8.Message);
         Assert.Contains("not valid UTF-8 at file offset 10", utf8.Message);
+    }
+
+    [Theory]
+    [InlineData("{'w':{'dtype':'F32','shape':[1],'data_offsets':[0,4]},'v':{'dtype':'F32','shape':[1],'data_offsets':[8,12]}}", 12, "data bytes [4, 8) between tensors 'w' and 'v' belong to no tensor")]
+    [InlineData("{'w':{'dtype':'F32','shape':[1],'data_offsets':[4,8]}}", 8, "starts with 4 bytes that no tensor owns")]
+    [InlineData("{'w':{'dtype':'F32','shape':[1],'data_offsets':[0,4]}}", 5, "1 bytes after the last tensor")]
+    public void TheTensorsMustTileTheDataSectionExactly(string header, int dataBytes, string expected)
+    {
+        string path = WriteRaw("gap.safetensors", header, new byte[dataBytes]);
+        var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Open(path));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void AHeaderLengthOneByteShortIsAnErrorNotShiftedTensors()
+    {
+        // The writer pads the header with spaces, so one byte short still parses as JSON; the data would then shift by one.
+        string path = Temp("short.safetensors");
+        SafetensorsWriter.Write(path, new Dictionary<string, HostTensor> { ["w"] = new(Reference.Random(6, 81), 6) });
+        var bytes = File.ReadAllBytes(path);
+        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, n - 1);
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Open(path));
+        Assert.Contains("after the last tensor", e.Message);
     }
 
     [Theory]
