@@ -131,6 +131,7 @@ public sealed class TrainCommand : ICommand
         if (args.GivenOnCommandLine("steps") && args.GivenOnCommandLine("epochs"))
             throw new UsageException("give either --steps or --epochs, not both.");
         ModelConfig? config = null;
+        (string Path, int Size)? configVocab = null;
         if (args.String("config") is { } configPath)
         {
             var file = SettingsFile.Read(configPath, new ByteTokenizer(PredictorTokens).VocabSize);
@@ -138,6 +139,7 @@ public sealed class TrainCommand : ICommand
                 if (file.Options.ContainsKey(name)) throw new InvalidDataException($"{configPath}: option '{name}' belongs on the command line, not in a config file.");
             args = args.WithFallback(WithoutLengthIfGiven(file.Options, args), configPath);
             config = file.Model;
+            if (file.VocabSizeGiven) configVocab = (configPath, config!.VocabSize);
         }
         if (config is not null && args.Has("model"))
             throw new UsageException("give either --model (a saved model) or a model config in --config, not both.");
@@ -156,6 +158,9 @@ public sealed class TrainCommand : ICommand
             throw new UsageException("--chat-template applies to a new model or a Hugging Face folder; a saved --model keeps its own.");
         var lora = LoraFrom(args);
         var (tokenizer, format) = pretrained ? (null, args.String("chat-template") is { } t ? ChatFormat.Resolve(t) : null) : TokenizerFrom(args);
+        int vocab = tokenizer?.VocabSize ?? new ByteTokenizer(PredictorTokens).VocabSize;
+        if (configVocab is { } cv && cv.Size != vocab)
+            throw new InvalidDataException($"{cv.Path}: vocab_size {cv.Size} differs from the tokenizer's {vocab} tokens (with its [PRED] tokens); leave vocab_size out, the tokenizer sets it.");
 
         var settings = new RunSettings(
             args.String("data") is { } d ? Path.GetFullPath(d) : null,

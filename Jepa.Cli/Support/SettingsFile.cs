@@ -16,6 +16,9 @@ namespace Jepa.Cli.Support;
 /// <param name="Options">Option name → value as text.</param>
 public sealed record SettingsFile(string Source, ModelConfig? Model, IReadOnlyDictionary<string, string> Options)
 {
+    /// <summary>True when the model config gives <c>vocab_size</c> itself (else the tokenizer's size filled it in).</summary>
+    public bool VocabSizeGiven { get; init; }
+
     private static readonly string[] ModelFields =
         ["vocab_size", "d_model", "layers", "heads", "kv_heads", "ffn", "rope_theta", "norm_eps", "max_length", "tie_embeddings", "rope_interleaved"];
 
@@ -60,7 +63,10 @@ public sealed record SettingsFile(string Source, ModelConfig? Model, IReadOnlyDi
             if (modelKeys.Contains(key)) continue;
             options[key.Replace('_', '-')] = OptionText(value, key, source);
         }
-        return new SettingsFile(source, model is null ? null : ModelFrom(model, source, vocabSize), options);
+        return new SettingsFile(source, model is null ? null : ModelFrom(model, source, vocabSize), options)
+        {
+            VocabSizeGiven = model?.ContainsKey("vocab_size") == true,
+        };
     }
 
     private static JsonObject Pick(JsonObject root, string[] fields)

@@ -81,6 +81,22 @@ public sealed class CliErrorTests : IDisposable
     }
 
     [Fact]
+    public void AVocabularySizeOtherThanTheTokenizersAndAnUnknownTokenizerTypeAreErrors()
+    {
+        string config = Path.Combine(_root, "vocab.json");
+        File.WriteAllText(config, "{\"model\": {\"vocab_size\": 5000, \"d_model\": 64, \"layers\": 2, \"heads\": 4, \"kv_heads\": 2, \"ffn\": 128, \"max_length\": 64}}");
+        OneLine(CliRunner.Run("train", "--out", Path.Combine(_root, "v"), "--config", config, "--steps", "1"), 1, "vocab_size 5000 differs from the tokenizer's 271");
+
+        string dir = Path.Combine(_root, "tok");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, Jepa.Training.Tokenization.TokenizerFiles.ByteFile), "{\"type\": \"wordpiece\", \"predictor_tokens\": 8}");
+        var e = Assert.Throws<InvalidDataException>(() => Jepa.Training.Tokenization.TokenizerFiles.Read(dir));
+        Assert.Contains("unknown tokenizer type \"wordpiece\"", e.Message);
+        File.WriteAllText(Path.Combine(dir, Jepa.Training.Tokenization.TokenizerFiles.ByteFile), "{\"type\": \"byte\", \"predictor_tokens\": 100}");
+        Assert.Contains("predictor_tokens must be between 0 and 64", Assert.Throws<InvalidDataException>(() => Jepa.Training.Tokenization.TokenizerFiles.Read(dir)).Message);
+    }
+
+    [Fact]
     public void ValuesThatWouldTrainWronglyAreErrorsBeforeTraining()
     {
         OneLine(CliRunner.Run("train", "--out", Path.Combine(_root, "c"), "--steps", "1", "--clip", "-1"), 1, "clip must be ≥ 0");

@@ -12,11 +12,14 @@ public sealed class ByteTokenizer : ITokenizer
     /// <summary>Names of the fixed special tokens, in id order after the 256 bytes.</summary>
     public static readonly IReadOnlyList<string> SpecialNames = ["<|pad|>", "<|bos|>", "<|eos|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"];
 
+    /// <summary>The most [PRED] tokens a byte tokenizer carries.</summary>
+    public const int MaxPredictorTokens = 64;
+
     /// <summary>Creates the tokenizer with <paramref name="predictorTokens"/> predictor tokens reserved.</summary>
     public ByteTokenizer(int predictorTokens = 8)
     {
-        if (predictorTokens < 0 || predictorTokens > 64)
-            throw new ArgumentOutOfRangeException(nameof(predictorTokens), predictorTokens, "Predictor tokens must be between 0 and 64.");
+        if (predictorTokens < 0 || predictorTokens > MaxPredictorTokens)
+            throw new ArgumentOutOfRangeException(nameof(predictorTokens), predictorTokens, $"Predictor tokens must be between 0 and {MaxPredictorTokens}.");
         const int b = 256;
         var preds = Enumerable.Range(b + SpecialNames.Count, predictorTokens).ToArray();
         Special = new SpecialTokens(b, preds);

@@ -59,9 +59,18 @@ public static class TokenizerFiles
             int predictors = bytePredictors;
             if (File.Exists(bytes))
             {
-                try { predictors = (int?)JsonNode.Parse(File.ReadAllText(bytes))?["predictor_tokens"] ?? predictors; }
+                JsonNode? node;
+                try
+                {
+                    node = JsonNode.Parse(File.ReadAllText(bytes));
+                    predictors = (int?)node?["predictor_tokens"] ?? predictors;
+                }
                 catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
                 { throw new InvalidDataException($"{bytes}: malformed tokenizer description ({e.Message}).", e); }
+                if (node?["type"] is { } type && (type.GetValueKind() != JsonValueKind.String || type.GetValue<string>() != "byte"))
+                    throw new InvalidDataException($"{bytes}: unknown tokenizer type {type.ToJsonString()}; this file describes only the byte tokenizer (\"type\": \"byte\"), a BPE tokenizer comes as {BpeFile}.");
+                if (predictors < 0 || predictors > ByteTokenizer.MaxPredictorTokens)
+                    throw new InvalidDataException($"{bytes}: predictor_tokens must be between 0 and {ByteTokenizer.MaxPredictorTokens}, got {predictors}.");
             }
             tokenizer = new ByteTokenizer(predictors);
         }
