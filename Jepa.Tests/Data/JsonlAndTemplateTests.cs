@@ -30,7 +30,7 @@ public sealed class JsonlAndTemplateTests : IDisposable
     [Theory]
     [InlineData("{not json", "invalid JSON")]
     [InlineData("""{"messages": [{"role": "user", "content": "a"}]}""", "no assistant message")]
-    [InlineData("""{"messages": [{"role": "robot", "content": "a"}]}""", "unknown role 'robot'")]
+    [InlineData("""{"messages": [{"role": "robot", "content": "a"}]}""", "unknown role \"robot\"")]
     [InlineData("""{"text": 3, "code": "x"}""", "must be strings")]
     [InlineData("[1,2]", "expected a JSON object")]
     [InlineData("""{"text": "a\ud800b", "code": "x"}""", "lone UTF-16 surrogate")]

@@ -114,13 +114,13 @@ public static class JsonlPairReader
             if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
                 return $"message {i} has no string \"role\"";
             if (!m.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
-                return $"message {i} ({role.GetString()}) has no string \"content\"";
+                return $"message {i} ({Shown(role.GetString())}) has no string \"content\"";
             switch (role.GetString())
             {
                 case "system": system ??= content.GetString(); break;
                 case "user": if (user is not null) return "more than one user message"; user = content.GetString(); break;
                 case "assistant": if (assistant is not null) return "more than one assistant message"; assistant = content.GetString(); break;
-                default: return $"message {i} has unknown role '{role.GetString()}' (expected system, user or assistant)";
+                default: return $"message {i} has unknown role {Shown(role.GetString())} (expected system, user or assistant)";
             }
             i++;
         }
@@ -129,4 +129,7 @@ public static class JsonlPairReader
         example = new PairExample(system, user, assistant);
         return null;
     }
+
+    /// <summary>A value from the file as a JSON string literal, so that control characters in it cannot break the one-line message.</summary>
+    private static string Shown(string? value) => JsonSerializer.Serialize(value);
 }
