@@ -18,7 +18,7 @@ public sealed class ConfigFuzzTests
     [Fact]
     public void EveryMutatedConfigParsesToAValidModelOrFailsOnOneLine()
     {
-        int cases = int.TryParse(Environment.GetEnvironmentVariable("JEPA_FUZZ_CASES"), out int n) && n > 0 ? n : 300;
+        int cases = FuzzCases.Count(300);
         int errors = 0;
         for (int seed = 0; seed < cases; seed++)
         {

@@ -25,7 +25,7 @@ public sealed class JsonlFuzzTests : IDisposable
     [Fact]
     public void EveryMutatedFileReadsExactlyOrFailsOnOneLineNamingIt()
     {
-        int cases = int.TryParse(Environment.GetEnvironmentVariable("JEPA_FUZZ_CASES"), out int n) && n > 0 ? n : 400;
+        int cases = FuzzCases.Count(400);
         string path = Path.Combine(_dir, "pairs.jsonl");
         byte[] original = Encoding.UTF8.GetBytes(string.Join("\n", Lines) + "\n");
         var expected = JsonlPairReader.Read(Write(path, original)).Examples;

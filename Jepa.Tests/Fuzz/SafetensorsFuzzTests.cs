@@ -15,13 +15,10 @@ public sealed class SafetensorsFuzzTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static int Cases(int normal) =>
-        int.TryParse(Environment.GetEnvironmentVariable("JEPA_FUZZ_CASES"), out int n) && n > 0 ? n : normal;
-
     [Fact]
     public void EveryMutatedFileLoadsExactlyOrFailsCleanly()
     {
-        int cases = Cases(700), clean = 0, loaded = 0;
+        int cases = FuzzCases.Count(700), clean = 0, loaded = 0;
         for (int seed = 0; seed < cases; seed++)
         {
             var random = new Random(seed);
