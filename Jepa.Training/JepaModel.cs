@@ -182,15 +182,17 @@ public sealed class JepaModel : IDisposable
     /// <paramref name="resumeFrom"/> continues from a checkpoint folder bit-exactly. Cancellation saves a
     /// checkpoint (when there is a run directory) and returns with <see cref="TrainResult.Cancelled"/> set.
     /// <paramref name="epochCompleted"/> is called with (epochs completed, step) after each epoch but the last (e.g. to evaluate
-    /// the model as it trains).
+    /// the model as it trains). <paramref name="reloaded"/> is called with the checkpoint's step when a non-finite step made the
+    /// run go back to a checkpoint (<see cref="NonFiniteStep.Reload"/>).
     /// </summary>
     public TrainResult Train(IReadOnlyList<PairExample> data, JepaOptions jepa, TrainOptions options, string? runDirectory = null,
         IProgress<StepMetrics>? progress = null, CancellationToken cancellation = default, string? resumeFrom = null, Action<string>? warning = null,
-        Action<int, int>? epochCompleted = null)
+        Action<int, int>? epochCompleted = null, Action<int>? reloaded = null)
     {
         using var trainer = new Trainer(Model, Tokenizer, jepa, options, runDirectory, Format);
         if (warning is not null) trainer.Warning += warning;
         if (epochCompleted is not null) trainer.EpochCompleted += epochCompleted;
+        if (reloaded is not null) trainer.Reloaded += reloaded;
         if (resumeFrom is not null) trainer.LoadCheckpoint(resumeFrom);
         return trainer.Train(data, progress, cancellation);
     }
@@ -236,7 +238,7 @@ public sealed class JepaModel : IDisposable
         Directory.CreateDirectory(directory);
         SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), Model.Parameters.ToDictionary(p => p.Name, p => p.Value),
             new Dictionary<string, string> { ["format"] = "pt" });
-        RunJson.WriteAtomic(Path.Combine(directory, "config.json"), HfConfig.ToJson(Model.Config));
+        AtomicFile.WriteAllText(Path.Combine(directory, "config.json"), HfConfig.ToJson(Model.Config));
         TokenizerFiles.Write(directory, Tokenizer, Format);
     }
 

@@ -1,3 +1,4 @@
+using Jepa.Core;
 using System.Globalization;
 using System.Text;
 using Jepa.Cli.Options;
@@ -62,8 +63,8 @@ public sealed class DataSplitCommand : ICommand
         var test = new StringBuilder();
         for (int i = 0; i < lines.Count; i++) (held[i] ? test : train).Append(lines[i]).Append('\n');
         foreach (string path in (string[])[fullTrain, fullHoldout]) Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        RunJson.WriteAtomic(fullTrain, train.ToString());
-        RunJson.WriteAtomic(fullHoldout, test.ToString());
+        AtomicFile.WriteAllText(fullTrain, train.ToString());
+        AtomicFile.WriteAllText(fullHoldout, test.ToString());
 
         int trainCount = lines.Count - holdout;
         context.Out.WriteLine(args.Flag("json")

@@ -1,3 +1,4 @@
+using Jepa.Core;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -73,7 +74,7 @@ public sealed class ExperimentCommand : ICommand
         }
 
         Directory.CreateDirectory(Path.Combine(outDir, ExperimentPlan.RunsFolder));
-        RunJson.WriteAtomic(Path.Combine(outDir, SpecCopy), spec.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(outDir, SpecCopy), spec.ToJson());
         string again = "jepa " + ExperimentPlan.CommandLine(["experiment", "--spec", specPath, "--out", outDir,
             .. only is null ? Array.Empty<string>() : ["--only", string.Join(',', only)]]);
         var clock = Stopwatch.StartNew();
@@ -122,7 +123,7 @@ public sealed class ExperimentCommand : ICommand
         {
             if (Directory.Exists(run.Directory)) Directory.Delete(run.Directory, recursive: true);
             Directory.CreateDirectory(run.Directory);
-            RunJson.WriteAtomic(run.PathOf(ExperimentRun.ArgumentsFile), JsonSerializer.Serialize(run.Arguments) + "\n");
+            AtomicFile.WriteAllText(run.PathOf(ExperimentRun.ArgumentsFile), JsonSerializer.Serialize(run.Arguments) + "\n");
         }
         using var file = new StreamWriter(run.PathOf(ExperimentRun.LogFile), append: true, new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
         using var log = TextWriter.Synchronized(file);

@@ -104,7 +104,7 @@ public sealed class TrainCommand : ICommand
             new("weight-decay", "w", "AdamW decoupled weight decay", "0"),
             new("clip", "c", "global gradient-norm clip (0: none)", "1"),
             new("checkpoint-every", "N", "write a checkpoint every N steps (0: only at the end and on Ctrl+C)", "0"),
-            OptionSpec.Choice("on-nonfinite", "a step with a NaN or infinite gradient norm is never applied; then stop with exit 1, or skip it and go on", "stop", "stop", "skip"),
+            OptionSpec.Choice("on-nonfinite", "a step with a NaN or infinite gradient norm is never applied; then stop with exit 1, skip it and go on, or go back to the newest intact checkpoint with half the learning rate (at most 3 times)", "stop", "stop", "skip", "reload"),
             CommonOptions.Device,
             CommonOptions.SkipBad,
             CommonOptions.Json,
@@ -382,6 +382,7 @@ public sealed class TrainCommand : ICommand
     {
         "stop" => NonFiniteStep.Stop,
         "skip" => NonFiniteStep.Skip,
+        "reload" => NonFiniteStep.Reload,
         _ => null,
     };
 
@@ -441,8 +442,8 @@ public sealed class TrainCommand : ICommand
         var (train, evalSet) = LoadData(settings, context);
         using var model = OpenForResume(checkpoint, settings, options.Seed, CommonOptions.DeviceFrom(args));
         settings.Write(dir);
-        TrimMetrics(Path.Combine(dir, "metrics.jsonl"), state.Step);
-        TrimMetrics(Path.Combine(dir, RunSettings.CurveFile), state.Step);
+        StepLog.Trim(Path.Combine(dir, "metrics.jsonl"), state.Step);
+        StepLog.Trim(Path.Combine(dir, RunSettings.CurveFile), state.Step);
         return TrainAndEvaluate(model, train, evalSet, state.Jepa, options, settings, dir, checkpoint, args.Flag("json"), context);
     }
 
@@ -466,25 +467,6 @@ public sealed class TrainCommand : ICommand
         {
             model.Dispose();
             throw;
-        }
-    }
-
-    /// <summary>Drops metric lines of steps after <paramref name="step"/> (written after the checkpoint a run resumes from).</summary>
-    private static void TrimMetrics(string path, int step)
-    {
-        if (!File.Exists(path)) return;
-        // Keeps the lines of steps up to the checkpoint's; drops later ones and a torn line (a kill or a full disk mid-write),
-        // which would otherwise merge with the next line appended.
-        string text = File.ReadAllText(path);
-        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var keep = lines.Where(l => StepOf(l) is { } s && s <= step).ToArray();
-        if (keep.Length != lines.Length || (text.Length > 0 && !text.EndsWith('\n')))
-            RunJson.WriteAtomic(path, keep.Length == 0 ? "" : string.Join("\n", keep) + "\n");
-
-        static int? StepOf(string line)
-        {
-            try { return (int?)JsonNode.Parse(line)?["step"]; }
-            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException) { return null; }
         }
     }
 
@@ -559,7 +541,8 @@ public sealed class TrainCommand : ICommand
                     progress.Message($"epoch {epoch}: {e}" + (x is null ? "" : $"; {x}"));
                 }
                 : null;
-            result = model.Train(train, jepa, options, outDir, progress, context.Cancellation, resumeFrom, progress.Message, onEpoch);
+            result = model.Train(train, jepa, options, outDir, progress, context.Cancellation, resumeFrom, progress.Message, onEpoch,
+                reloaded: step => StepLog.Trim(Path.Combine(outDir, RunSettings.CurveFile), step));
         }
         finally
         {
@@ -628,7 +611,7 @@ public sealed class TrainCommand : ICommand
             ["checkpoint"] = result.Checkpoint, ["model"] = modelDir, ["adapter"] = adapterDir, ["predictions"] = predictions,
             ["eval"] = eval is null ? null : EvalRunner.Summary(eval), ["exact"] = exact is null ? null : EvalRunner.Summary(exact),
         };
-        RunJson.WriteAtomic(Path.Combine(outDir, "summary.json"), JsonLine.Indented(summary) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonLine.Indented(summary) + "\n");
         if (json) context.Out.WriteLine(JsonLine.Of(summary));
         return ExitCodes.Ok;
     }

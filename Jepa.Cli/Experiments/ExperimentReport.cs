@@ -1,3 +1,4 @@
+using Jepa.Core;
 using Jepa.Cli.Support;
 using Jepa.Training.Training;
 
@@ -73,7 +74,7 @@ public sealed record ExperimentReport(ExperimentSpec Spec, IReadOnlyList<string>
         void Save(string name, string text)
         {
             string path = Path.Combine(outDir, name);
-            RunJson.WriteAtomic(path, text);
+            AtomicFile.WriteAllText(path, text);
             written.Add(path);
         }
         Save("results.json", JsonLine.Indented(ToJson()) + "\n");

@@ -1,3 +1,4 @@
+using Jepa.Core;
 using System.Text.Json;
 using Jepa.Training.Training;
 
@@ -29,7 +30,7 @@ public sealed record RunSettings(string? Data, int TrainCount, string? EvalData,
 
     /// <summary>Writes the settings into <paramref name="runDirectory"/>.</summary>
     public void Write(string runDirectory) =>
-        RunJson.WriteAtomic(Path.Combine(runDirectory, FileName), JsonSerializer.Serialize(this, RunJson.Options));
+        AtomicFile.WriteAllText(Path.Combine(runDirectory, FileName), JsonSerializer.Serialize(this, RunJson.Options));
 
     /// <summary>Reads the settings of the run in <paramref name="runDirectory"/>.</summary>
     /// <exception cref="InvalidDataException">The file is missing or malformed.</exception>

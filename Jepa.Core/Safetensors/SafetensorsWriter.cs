@@ -56,29 +56,15 @@ public static class SafetensorsWriter
                 throw new ArgumentException($"'{e.Name}' cannot name a tensor in a safetensors file.", "tensors");
 
         byte[] header = Header(entries, metadata, dtype);
-        path = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(path)!;
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
+        string full = Path.GetFullPath(path);
+        AtomicFile.Write(full, stream =>
         {
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                Span<byte> prefix = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
-                stream.Write(prefix);
-                stream.Write(header);
-                WriteData(stream, path, entries, dtype, allowNonFinite);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-            throw;
-        }
+            Span<byte> prefix = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
+            stream.Write(prefix);
+            stream.Write(header);
+            WriteData(stream, full, entries, dtype, allowNonFinite);
+        }, bufferSize: 1 << 16);
     }
 
     /// <summary>The JSON header, padded with spaces so that 8 + its length is a multiple of 8.</summary>

@@ -78,6 +78,27 @@ public sealed class CliResumeTests : IDisposable
         Assert.Empty(Directory.GetDirectories(ckpts, ".*.tmp"));
     }
 
+    [Theory]
+    [InlineData("stop", 0)]
+    [InlineData("reload", 3)]
+    public void ADivergingRunStopsWithOneLineNamingTheStep(string policy, int reloads)
+    {
+        // lr 1e30 without clipping makes step 2 non-finite whatever the learning rate after it (the weights are already far off
+        // and each reload to the start halves a rate that stays huge): stop gives up at once, reload after going back 3 times.
+        string config = Path.Combine(_root, "tiny.json"), data = Path.Combine(_root, "pairs.jsonl"), run = Path.Combine(_root, "diverge-" + policy);
+        File.WriteAllText(config, CliRunner.TinyConfig);
+        RegexPairGenerator.WriteJsonl(data, 10, seed: 9);
+        var r = CliRunner.Run("train", "--data", data, "--config", config, "--steps", "6", "--out", run, "--eval-count", "0",
+            "--lr", "1e30", "--warmup", "0", "--clip", "0", "--on-nonfinite", policy);
+        Assert.True(r.Code == 1, r.ToString());
+        var error = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last();
+        Assert.Matches(@"^jepa train: step \d+: the gradient norm is", error);
+        Assert.Equal(reloads, r.Err.Split("went back to").Length - 1);
+        if (reloads > 0) Assert.Contains($"after {reloads} reloads", error);
+        else Assert.Contains("--on-nonfinite reload", error);
+        Assert.False(Directory.Exists(Path.Combine(run, "model")));
+    }
+
     [Fact]
     public void ARunStoppedBeforeItsFirstCheckpointStartsAgainWithForce()
     {

@@ -60,6 +60,83 @@ public sealed class TrainerTests(CpuFixture f) : IClassFixture<CpuFixture>, IDis
     }
 
     [Fact]
+    public void ReloadGoesBackToTheLastCheckpointWithALowerLearningRateAndFinishes()
+    {
+        // lr 1e30 throws the weights far enough at step 1 that step 2 is not finite. The reload policy must go back to the
+        // checkpoint written at the start (step 0), scale the learning rate (here by 1e-33, to 1e-3) and finish the run, with
+        // metrics.jsonl reading as one history (each step once) and the scale recorded in the checkpoints.
+        var data = TinySetup.Pairs(8, 26);
+        string run = Path.Combine(_dir, "reload");
+        using var model = TinySetup.Model(f.Ops, 6);
+        var warnings = new List<string>();
+        int reloadedTo = -1;
+        using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions(), Small(6) with
+        {
+            LearningRate = 1e30, WarmupSteps = 0, OnNonFinite = NonFiniteStep.Reload, ReloadLearningRateFactor = 1e-33, AdamW = new(ClipNorm: 0),
+        }, run);
+        t.Warning += warnings.Add;
+        t.Reloaded += s => reloadedTo = s;
+        var result = t.Train(data);
+        Assert.Equal(6, result.Steps);
+        Assert.Equal(0, reloadedTo);
+        Assert.Contains(warnings, w => w.Contains("went back to") && w.Contains("ckpt-0000000") && w.Contains("reload 1 of 3"));
+        Assert.Equal(1e-33, t.LearningRateScale, 1e-45);
+        var rows = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal([1, 2, 3, 4, 5, 6], rows.Select(r => r.GetProperty("step").GetInt32()));
+        foreach (var r in rows)
+        {
+            Assert.Equal(JsonValueKind.Number, r.GetProperty("grad_norm").ValueKind);
+            Assert.InRange(r.GetProperty("lr").GetDouble(), 1e-5, 1.01e-3);
+        }
+        foreach (var p in model.Parameters) Assert.Equal(-1, Jepa.Core.NonFinite.IndexIn(p.Value.ToArray()));
+        var state = Trainer.ReadState(result.Checkpoint!);
+        Assert.Equal((1e-33, 1), (state.LearningRateScale, state.Reloads));
+    }
+
+    [Fact]
+    public void ReloadStopsAfterItsLimit()
+    {
+        var data = TinySetup.Pairs(8, 26);
+        string run = Path.Combine(_dir, "reload-limit");
+        using var model = TinySetup.Model(f.Ops, 6);
+        var warnings = new List<string>();
+        using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions(), Small(6) with
+        {
+            LearningRate = 1e30, WarmupSteps = 0, OnNonFinite = NonFiniteStep.Reload, MaxReloads = 2, AdamW = new(ClipNorm: 0),
+        }, run);
+        t.Warning += warnings.Add;
+        var e = Assert.Throws<TrainingDivergedException>(() => t.Train(data));
+        Assert.Contains("after 2 reloads", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Equal(2, warnings.Count(w => w.Contains("went back to")));
+        Assert.Equal(0.25, t.LearningRateScale);
+        foreach (var p in model.Parameters) Assert.Equal(-1, Jepa.Core.NonFinite.IndexIn(p.Value.ToArray()));
+    }
+
+    [Fact]
+    public void ReloadNeedsARunDirectory()
+    {
+        using var model = TinySetup.Model(f.Ops, 6);
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(model, TinySetup.Tokenizer, new JepaOptions(), Small(2) with { OnNonFinite = NonFiniteStep.Reload }));
+        Assert.Contains("run directory", e.Message);
+    }
+
+    [Fact]
+    public void ACheckpointStateWithoutTheReloadFieldsReadsAsNoReloads()
+    {
+        // Checkpoints written before the reload policy lack LearningRateScale and Reloads; they must resume at scale 1.
+        string dir = Path.Combine(_dir, "old-state");
+        Directory.CreateDirectory(dir);
+        var state = new CheckpointState(3, 0, 12, TinySetup.Config(), new JepaOptions(), Small(4), "ByteTokenizer:271", 0.5, 2);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(state, RunJson.Options))!.AsObject();
+        Assert.True(node.Remove("LearningRateScale") | node.Remove("learningRateScale") | node.Remove("learning_rate_scale"));
+        Assert.True(node.Remove("Reloads") | node.Remove("reloads"));
+        File.WriteAllText(Path.Combine(dir, "state.json"), node.ToJsonString());
+        var back = Trainer.ReadState(dir);
+        Assert.Equal((3, 12, 1.0, 0), (back.Step, back.Position, back.LearningRateScale, back.Reloads));
+    }
+
+    [Fact]
     public void JepaDropoutOfOneIsTheBaselineBitForBit()
     {
         var data = TinySetup.Pairs(10, 21);

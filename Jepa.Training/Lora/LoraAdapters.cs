@@ -104,7 +104,7 @@ public sealed class LoraAdapters : IDisposable
         Directory.CreateDirectory(directory);
         SafetensorsWriter.Write(Path.Combine(directory, PeftConfig.WeightsFileName), _parameters.ToDictionary(p => p.Name, p => p.Value),
             new Dictionary<string, string> { ["format"] = "pt" });
-        RunJson.WriteAtomic(Path.Combine(directory, PeftConfig.FileName), PeftConfig.ToJson(Options, baseModelNameOrPath));
+        AtomicFile.WriteAllText(Path.Combine(directory, PeftConfig.FileName), PeftConfig.ToJson(Options, baseModelNameOrPath));
     }
 
     /// <summary>Reads the options of the adapter folder <paramref name="directory"/> (its <c>adapter_config.json</c>).</summary>

@@ -1,3 +1,4 @@
+using Jepa.Core;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
@@ -224,10 +225,7 @@ public sealed class BpeTokenizer : ITokenizer
                 ["vocab"] = vocab, ["merges"] = merges,
             },
         };
-        string full = Path.GetFullPath(path);
-        string tmp = full + $".tmp{Environment.ProcessId}";
-        File.WriteAllText(tmp, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), new UTF8Encoding(false));
-        File.Move(tmp, full, overwrite: true);
+        AtomicFile.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Jepa.Core;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -98,10 +99,7 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
     /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/>, atomically.</summary>
     public void Save(string path)
     {
-        string full = Path.GetFullPath(path);
-        string tmp = full + $".tmp{Environment.ProcessId}";
-        File.WriteAllText(tmp, ToJson() + "\n", new UTF8Encoding(false));
-        File.Move(tmp, full, overwrite: true);
+        AtomicFile.WriteAllText(path, ToJson() + "\n");
     }
 
     /// <summary>Reads a JSON format file (see <see cref="ToJson"/>); every field is required.</summary>

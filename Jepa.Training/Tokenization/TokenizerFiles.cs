@@ -1,3 +1,4 @@
+using Jepa.Core;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -29,7 +30,7 @@ public static class TokenizerFiles
         switch (tokenizer)
         {
             case ByteTokenizer b:
-                WriteAtomic(Path.Combine(directory, ByteFile),
+                AtomicFile.WriteAllText(Path.Combine(directory, ByteFile),
                     new JsonObject { ["type"] = "byte", ["predictor_tokens"] = b.Special.Predictors.Count }.ToJsonString());
                 break;
             case BpeTokenizer bpe:
@@ -95,12 +96,5 @@ public static class TokenizerFiles
         {
             return ChatFormat.Jepa;
         }
-    }
-
-    private static void WriteAtomic(string path, string text)
-    {
-        string tmp = path + $".tmp{Environment.ProcessId}";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
     }
 }

@@ -11,4 +11,7 @@ namespace Jepa.Training.Training;
 /// <param name="Jepa">The objective's options.</param>
 /// <param name="Train">The training options.</param>
 /// <param name="Tokenizer">The tokenizer's type and vocabulary size (e.g. <c>ByteTokenizer:271</c>, <c>BpeTokenizer:1024</c>; see <see cref="Tokenization.TokenizerFiles.Describe"/>).</param>
-public sealed record CheckpointState(int Step, int Epoch, int Position, ModelConfig Model, JepaOptions Jepa, TrainOptions Train, string Tokenizer);
+/// <param name="LearningRateScale">The factor on the scheduled learning rate (below 1 after non-finite steps made the run reload).</param>
+/// <param name="Reloads">Reloads after non-finite steps so far.</param>
+public sealed record CheckpointState(int Step, int Epoch, int Position, ModelConfig Model, JepaOptions Jepa, TrainOptions Train, string Tokenizer,
+    double LearningRateScale = 1, int Reloads = 0);

@@ -24,26 +24,4 @@ public static class RunJson
         o.MakeReadOnly(populateMissingResolver: true);
         return o;
     }
-
-    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically (temp file in the same folder, flush, rename).</summary>
-    public static void WriteAtomic(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var s = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            using (var w = new StreamWriter(s))
-            {
-                w.Write(text);
-                w.Flush();
-                s.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
 }

@@ -50,6 +50,12 @@ public sealed record TrainOptions
     /// <summary>What a step whose gradient norm is NaN or infinite does (its update is never applied).</summary>
     public NonFiniteStep OnNonFinite { get; init; } = NonFiniteStep.Stop;
 
+    /// <summary>With <see cref="NonFiniteStep.Reload"/>: the factor each reload multiplies the learning rate by.</summary>
+    public double ReloadLearningRateFactor { get; init; } = 0.5;
+
+    /// <summary>With <see cref="NonFiniteStep.Reload"/>: reloads allowed in one run; the next non-finite step stops it.</summary>
+    public int MaxReloads { get; init; } = 3;
+
     /// <summary>Checkpoints kept in the run directory.</summary>
     public int KeepCheckpoints { get; init; } = 2;
 
@@ -72,6 +78,9 @@ public sealed record TrainOptions
             throw new ArgumentException($"clip must be ≥ 0 (0: no clipping) and finite, got {AdamW.ClipNorm}.", nameof(AdamW));
         if (!(AdamW.WeightDecay >= 0)) throw new ArgumentException($"weight-decay must be ≥ 0, got {AdamW.WeightDecay}.", nameof(AdamW));
         if (!Enum.IsDefined(OnNonFinite)) throw new ArgumentException($"on-nonfinite: unknown policy {OnNonFinite}.", nameof(OnNonFinite));
+        if (!(ReloadLearningRateFactor > 0 && ReloadLearningRateFactor <= 1))
+            throw new ArgumentException($"reload learning-rate factor must be in (0, 1], got {ReloadLearningRateFactor}.", nameof(ReloadLearningRateFactor));
+        if (MaxReloads < 0) throw new ArgumentException($"max-reloads must be ≥ 0, got {MaxReloads}.", nameof(MaxReloads));
         if (KeepCheckpoints < 1) throw new ArgumentException($"keep-checkpoints must be at least 1, got {KeepCheckpoints}.", nameof(KeepCheckpoints));
         return this;
     }
@@ -85,6 +94,10 @@ public enum NonFiniteStep
     Stop,
     /// <summary>Warn, count the step as taken without an update, and go on.</summary>
     Skip,
+    /// <summary>Warn, go back to the newest intact checkpoint (one is written when training starts without any), multiply the
+    /// learning rate by <see cref="TrainOptions.ReloadLearningRateFactor"/> for the rest of the run, and go on; after
+    /// <see cref="TrainOptions.MaxReloads"/> reloads, stop as <see cref="Stop"/> does. Needs a run directory.</summary>
+    Reload,
 }
 
 /// <summary>Training met a NaN or infinite loss or gradient norm and stopped before applying that step.</summary>

@@ -33,7 +33,8 @@ public sealed class Trainer : IDisposable
     private readonly LlamaModel? _ema;
     private readonly JepaObjective _objective;
     private readonly string? _runDirectory;
-    private int _epoch, _position;
+    private int _epoch, _position, _reloads;
+    private double _lrScale = 1; // below 1 after reloads (NonFiniteStep.Reload)
     private bool _collapseReported; // the last monitored step was collapsed and the warning was given
 
     /// <summary>
@@ -61,6 +62,8 @@ public sealed class Trainer : IDisposable
         _objective = new JepaObjective(model, jepa, _ema);
         _runDirectory = runDirectory;
         if (runDirectory is not null) Directory.CreateDirectory(runDirectory);
+        else if (options.OnNonFinite == NonFiniteStep.Reload)
+            throw new ArgumentException("on-nonfinite reload needs a run directory to keep checkpoints in.");
     }
 
     /// <summary>The objective's options.</summary>
@@ -88,6 +91,13 @@ public sealed class Trainer : IDisposable
     /// the run's last step (the caller evaluates the finished model anyway).</summary>
     public event Action<int, int>? EpochCompleted;
 
+    /// <summary>Raised after a non-finite step made the run go back to a checkpoint, with that checkpoint's step (metrics.jsonl is
+    /// already trimmed to it; a caller with step-keyed logs of its own trims them too).</summary>
+    public event Action<int>? Reloaded;
+
+    /// <summary>The factor on the scheduled learning rate: 1, or lower after reloads.</summary>
+    public double LearningRateScale => _lrScale;
+
     /// <summary>The total number of optimizer steps for <paramref name="examples"/> examples.</summary>
     public int TotalSteps(int examples) => Options.TotalSteps(examples);
 
@@ -103,35 +113,58 @@ public sealed class Trainer : IDisposable
         int total = TotalSteps(encoded.Length);
         var schedule = new LearningRateSchedule(Options.LearningRate, Options.WarmupSteps, total, Options.Decay, Options.MinLearningRateRatio);
         if (_runDirectory is not null)
-            RunJson.WriteAtomic(Path.Combine(_runDirectory, "config.json"), JsonSerializer.Serialize(CurrentState(), RunJson.Options));
+            AtomicFile.WriteAllText(Path.Combine(_runDirectory, "config.json"), JsonSerializer.Serialize(CurrentState(), RunJson.Options));
         int[] order = DataOrder.Permutation(encoded.Length, Options.Seed, _epoch);
         StepMetrics? last = null;
         string? checkpoint = null;
-        using var log = MetricsPath is null ? null : new StreamWriter(MetricsPath, append: true);
-
-        while (Step < total)
+        if (Options.OnNonFinite == NonFiniteStep.Reload && ListCheckpoints(_runDirectory!).Count == 0)
+            checkpoint = SaveCheckpoint(); // something to go back to before the first periodic checkpoint
+        var log = MetricsPath is null ? null : new StreamWriter(MetricsPath, append: true);
+        try
         {
-            if (cancellation.IsCancellationRequested)
+            while (Step < total)
             {
-                checkpoint = _runDirectory is null ? null : SaveCheckpoint();
-                return new TrainResult(Step, true, last, checkpoint, truncated);
+                if (cancellation.IsCancellationRequested)
+                {
+                    checkpoint = _runDirectory is null ? null : SaveCheckpoint();
+                    return new TrainResult(Step, true, last, checkpoint, truncated);
+                }
+                int epochBefore = _epoch;
+                last = TrainStep(encoded, ref order, schedule.At(Step + 1) * _lrScale);
+                log?.WriteLine(MetricsLine(last));
+                log?.Flush();
+                if (!double.IsFinite(last.GradNorm))
+                {
+                    string what = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"step {last.Step}: the gradient norm is {last.GradNorm} (next-token loss {last.LmLoss:G4}), so its update was not applied");
+                    if (Options.OnNonFinite == NonFiniteStep.Skip)
+                        Warning?.Invoke($"{what}; skipped.");
+                    else if (Options.OnNonFinite == NonFiniteStep.Reload && _reloads < Options.MaxReloads)
+                    {
+                        log?.Dispose();
+                        log = null;
+                        string from = ReloadAfterNonFinite();
+                        Warning?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                            $"{what}; went back to {from} (step {Step}) with the learning rate × {_lrScale:G3} (reload {_reloads} of {Options.MaxReloads})."));
+                        Reloaded?.Invoke(Step);
+                        log = new StreamWriter(MetricsPath!, append: true);
+                        order = DataOrder.Permutation(encoded.Length, Options.Seed, _epoch);
+                        continue;
+                    }
+                    else
+                        throw new TrainingDivergedException(Options.OnNonFinite == NonFiniteStep.Reload
+                            ? $"{what}, after {_reloads} reloads with a lower learning rate; training stopped, the weights and checkpoints so far are finite. Lower the learning rate."
+                            : $"{what}; training stopped, the weights and checkpoints so far are finite. Lower the learning rate, skip such steps (--on-nonfinite skip), or go back to the last checkpoint with a lower one (--on-nonfinite reload).");
+                }
+                progress?.Report(last);
+                if (_epoch > epochBefore && Step < total) EpochCompleted?.Invoke(_epoch, Step);
+                if (_runDirectory is not null && Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0 && Step < total)
+                    checkpoint = SaveCheckpoint();
             }
-            int epochBefore = _epoch;
-            last = TrainStep(encoded, ref order, schedule.At(Step + 1));
-            log?.WriteLine(MetricsLine(last));
-            log?.Flush();
-            if (!double.IsFinite(last.GradNorm))
-            {
-                string what = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"step {last.Step}: the gradient norm is {last.GradNorm} (next-token loss {last.LmLoss:G4}), so its update was not applied");
-                if (Options.OnNonFinite == NonFiniteStep.Stop)
-                    throw new TrainingDivergedException($"{what}; training stopped, the weights and checkpoints so far are finite. Lower the learning rate, or skip such steps (--on-nonfinite skip).");
-                Warning?.Invoke($"{what}; skipped.");
-            }
-            progress?.Report(last);
-            if (_epoch > epochBefore && Step < total) EpochCompleted?.Invoke(_epoch, Step);
-            if (_runDirectory is not null && Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0 && Step < total)
-                checkpoint = SaveCheckpoint();
+        }
+        finally
+        {
+            log?.Dispose();
         }
         if (_runDirectory is not null) checkpoint = SaveCheckpoint();
         return new TrainResult(Step, false, last, checkpoint, truncated);
@@ -251,7 +284,29 @@ public sealed class Trainer : IDisposable
     }
 
     private CheckpointState CurrentState() =>
-        new(Step, _epoch, _position, _model.Config, Jepa, Options, TokenizerFiles.Describe(_tokenizer));
+        new(Step, _epoch, _position, _model.Config, Jepa, Options, TokenizerFiles.Describe(_tokenizer), _lrScale, _reloads);
+
+    /// <summary>After a non-finite step: restores the newest intact checkpoint, trims metrics.jsonl to its step, counts the reload
+    /// and lowers the learning rate. Returns the checkpoint's folder.</summary>
+    private string ReloadAfterNonFinite()
+    {
+        string? from = null;
+        foreach (var candidate in ListCheckpoints(_runDirectory!).Reverse())
+        {
+            if (Damage(candidate) is not { } why) { from = candidate; break; }
+            Warning?.Invoke($"checkpoint {candidate} is damaged ({why}); trying the one before it.");
+        }
+        if (from is null) throw new TrainingDivergedException($"a non-finite step found no intact checkpoint in {_runDirectory} to go back to.");
+        int reloads = _reloads;
+        double scale = _lrScale;
+        LoadCheckpoint(from);
+        // The run's own count and scale, not the checkpoint's: reloads accumulate even when they go back to the same checkpoint.
+        _reloads = reloads + 1;
+        _lrScale = scale * Options.ReloadLearningRateFactor;
+        _collapseReported = false;
+        StepLog.Trim(MetricsPath!, Step);
+        return from;
+    }
 
     // ------------------------------------------------------------------ checkpoints
 
@@ -288,7 +343,7 @@ public sealed class Trainer : IDisposable
             if (_ema is not null)
                 SafetensorsWriter.Write(Path.Combine(tmp, "ema.safetensors"), _ema.Parameters.ToDictionary(p => p.Name, p => p.Value));
             if (_tokenizer is ByteTokenizer or BpeTokenizer) TokenizerFiles.Write(tmp, _tokenizer, _template.Format);
-            RunJson.WriteAtomic(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(CurrentState(), RunJson.Options));
+            AtomicFile.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(CurrentState(), RunJson.Options));
             if (Directory.Exists(final))
             {
                 string old = final + $".{Guid.NewGuid():N}.old";
@@ -404,6 +459,8 @@ public sealed class Trainer : IDisposable
         _optimizer.Restore(state.Step);
         _epoch = state.Epoch;
         _position = state.Position;
+        _lrScale = state.LearningRateScale;
+        _reloads = state.Reloads;
     }
 
     /// <summary>Frees the optimizer state and the EMA model (not the trained model).</summary>

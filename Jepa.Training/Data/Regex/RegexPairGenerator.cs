@@ -1,3 +1,4 @@
+using Jepa.Core;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -105,21 +106,12 @@ public static class RegexPairGenerator
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        string full = Path.GetFullPath(path);
-        string temp = full + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)))
-            {
-                writer.NewLine = "\n";
-                foreach (var pair in Generate(count, seed)) writer.WriteLine(ToChatJson(pair));
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+            using var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true);
+            writer.NewLine = "\n";
+            foreach (var pair in Generate(count, seed)) writer.WriteLine(ToChatJson(pair));
+        });
     }
 
     private sealed record ChatMessage(
