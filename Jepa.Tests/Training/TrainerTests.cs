@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Jepa.Tests.Support;
+using Jepa.Training.Data;
 using Jepa.Training.Model;
 using Jepa.Training.Objective;
 using Jepa.Training.Training;
@@ -134,6 +135,36 @@ public sealed class TrainerTests(CpuFixture f) : IClassFixture<CpuFixture>, IDis
         File.WriteAllText(Path.Combine(dir, "state.json"), node.ToJsonString());
         var back = Trainer.ReadState(dir);
         Assert.Equal((3, 12, 1.0, 0), (back.Step, back.Position, back.LearningRateScale, back.Reloads));
+    }
+
+    [Fact]
+    public void TheActivationEstimateIsALowerBoundOfWhatAStepUses()
+    {
+        // Every example is cut to max-length, so each batch is exactly batch × max-length tokens. The pool's peak over one
+        // next-token step, above what the weights, gradients and moments already hold, must be at least the estimate (it is
+        // a lower bound) and not far above it (else it would say little).
+        var config = TinySetup.Config(d: 32, layers: 2, heads: 2, kv: 1, ffn: 64);
+        var data = Enumerable.Range(0, 8).Select(i => new PairExample(null, new string((char)('a' + i), 90), "x+y*")).ToArray();
+        using var model = TinySetup.Model(f.Ops, 3, config);
+        var options = Small(2) with { BatchSize = 4, MaxLength = 48, MonitorEvery = 0 };
+        using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions { Lambda = 0 }, options);
+        t.Train(data); // the first step allocates gradients and moments
+        var pool = model.Ops.Device.Pool;
+        long before = pool.BytesInUse;
+        pool.ResetPeak();
+        using var t2 = new Trainer(model, TinySetup.Tokenizer, new JepaOptions { Lambda = 0 }, options with { Steps = 1 });
+        t2.Train(data);
+        long used = pool.PeakBytesInUse - before, estimate = config.ActivationBytes(4, 48);
+        Assert.InRange(used, estimate, 4 * estimate); // 3.2× here: gradients of activations, temporaries, the pool's size buckets
+    }
+
+    [Fact]
+    public void ABatchThatCannotFitIsRefusedWithTheEstimate()
+    {
+        using var model = TinySetup.Model(f.Ops, 6);
+        var e = Assert.Throws<ArgumentException>(() =>
+            new Trainer(model, TinySetup.Tokenizer, new JepaOptions(), Small(2) with { BatchSize = int.MaxValue / 2 }));
+        Assert.Matches(@"^Training needs at least [\d.]+ GiB \(.* activations for a batch of 1073741823 × 64 tokens\), but .* has [\d.]+ GiB: lower --batch", e.Message);
     }
 
     [Fact]

@@ -87,6 +87,20 @@ public sealed record ModelConfig(
     /// <summary>Bytes to train this model with AdamW in float32: weights, gradients and two moments (activations not counted).</summary>
     public long TrainingBytes() => checked(ParameterCount() * 16);
 
+    /// <summary>
+    /// A lower bound on the bytes of activations one training step keeps for its backward pass through the next-token pass of
+    /// <paramref name="batch"/> sequences of <paramref name="length"/> tokens, in float32: per token and layer the block's input,
+    /// its two norm outputs, q, k, v, the attention output, the gate, up and activated feed-forward states (the attention keeps
+    /// only its row log-sum-exp, not the T × T scores), plus the final norm and one row of logits. The JEPA views, temporary
+    /// buffers and gradients come on top.
+    /// </summary>
+    public long ActivationBytes(int batch, int length)
+    {
+        long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
+        long perToken = Layers * (3 * c + 2 * q + 2 * kv + 3L * Ffn) + c + VocabSize;
+        return checked((long)batch * length * perToken * sizeof(float));
+    }
+
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount()
     {

@@ -57,6 +57,7 @@ public sealed class Trainer : IDisposable
             foreach (var p in model.Parameters) p.Decay = true;
         if (model.Lora is not null && jepa.Target == TargetEncoder.Ema)
             throw new ArgumentException("An EMA target encoder is not supported with LoRA adapters (the EMA copy would hold only the frozen base); use the shared target encoder.");
+        CheckMemory(model, options);
         _optimizer = new AdamWOptimizer(model.Ops, model.TrainableParameters, options.AdamW);
         _ema = jepa.Target == TargetEncoder.Ema ? model.Clone(trainable: false) : null;
         _objective = new JepaObjective(model, jepa, _ema);
@@ -64,6 +65,21 @@ public sealed class Trainer : IDisposable
         if (runDirectory is not null) Directory.CreateDirectory(runDirectory);
         else if (options.OnNonFinite == NonFiniteStep.Reload)
             throw new ArgumentException("on-nonfinite reload needs a run directory to keep checkpoints in.");
+    }
+
+    /// <summary>Refuses, before anything is allocated for training, a batch that cannot fit: the weights, the gradients and AdamW
+    /// moments of the trainable ones, and a lower bound on the activations of a full batch (<see cref="ModelConfig.ActivationBytes"/>)
+    /// against the device's memory.</summary>
+    private static void CheckMemory(LlamaModel model, TrainOptions options)
+    {
+        long memory = model.Ops.Device.Info.MemoryBytes;
+        if (memory <= 0) return;
+        long trainable = model.TrainableParameters.Sum(p => p.Value.Length);
+        long state = checked(model.Config.ParameterCount() * sizeof(float) + trainable * 3 * sizeof(float));
+        long activations = model.Config.ActivationBytes(options.BatchSize, options.MaxLength);
+        if (state + activations > memory)
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Training needs at least {(state + activations) / 1073741824.0:F1} GiB ({state / 1073741824.0:F1} GiB of weights, gradients and AdamW moments; {activations / 1073741824.0:F1} GiB of activations for a batch of {options.BatchSize} × {options.MaxLength} tokens), but {model.Ops.Device.Info.Name} has {memory / 1073741824.0:F1} GiB: lower --batch (--grad-accum keeps the effective batch) or --max-length."));
     }
 
     /// <summary>The objective's options.</summary>
