@@ -7,11 +7,13 @@ public sealed class MetricTests
     [Theory]
     [InlineData("([0-9]).*", "([0-9]).*", true)]
     [InlineData("  ([0-9]).*\n", "([0-9]).*", true)]
-    [InlineData("([0-9]).* ", " ([0-9]).*", true)]
+    [InlineData("([0-9]).* ", " ([0-9]).*", false)]  // the reference is not stripped, as in the paper's code
+    [InlineData("([0-9]).*", "([0-9]).* ", false)]
+    [InlineData("\u001f([0-9]).*\u00a0", "([0-9]).*", true)] // Python's strip() white space
     [InlineData("([0-9])*", "([0-9]).*", false)]
     [InlineData("ABC", "abc", false)]
     [InlineData("", "", true)]
-    public void ExactMatchComparesTrimmedStrings(string prediction, string reference, bool expected)
+    public void ExactMatchComparesTheStrippedPredictionWithTheReference(string prediction, string reference, bool expected)
     {
         Assert.Equal(expected, ExactMatch.IsCorrect(prediction, reference));
         Assert.Equal(expected, AnswerMetric.Exact.IsCorrect(prediction, reference));
@@ -55,19 +57,19 @@ public sealed class MetricTests
     }
 
     [Fact]
-    public void NqNormalisationLowersStripsPunctuationAndArticles()
+    public void NqContainsNormalisationLowersStripsPunctuationAndArticles()
     {
-        Assert.Equal("eiffel tower", NqAnswer.Normalize("The Eiffel-Tower!"));
-        Assert.Equal("paris france", NqAnswer.Normalize("  Paris,   France. "));
-        Assert.Equal("answer is 42", NqAnswer.Normalize("An answer is: 42"));
+        Assert.Equal("eiffel tower", NqContainsAnswer.Normalize("The Eiffel-Tower!"));
+        Assert.Equal("paris france", NqContainsAnswer.Normalize("  Paris,   France. "));
+        Assert.Equal("answer is 42", NqContainsAnswer.Normalize("An answer is: 42"));
     }
 
     [Fact]
-    public void NqReferencesComeFromAJsonListOrBars()
+    public void NqContainsReferencesComeFromAJsonListOrBars()
     {
-        Assert.Equal(["Paris", "Paris, France"], NqAnswer.References("[\"Paris\", \"Paris, France\"]"));
-        Assert.Equal(["George Washington", "Washington"], NqAnswer.References("George Washington | Washington"));
-        Assert.Equal(["[not json"], NqAnswer.References("[not json"));
+        Assert.Equal(["Paris", "Paris, France"], NqContainsAnswer.References("[\"Paris\", \"Paris, France\"]"));
+        Assert.Equal(["George Washington", "Washington"], NqContainsAnswer.References("George Washington | Washington"));
+        Assert.Equal(["[not json"], NqContainsAnswer.References("[not json"));
     }
 
     [Theory]
@@ -77,10 +79,10 @@ public sealed class MetricTests
     [InlineData("in 1990", "199", false)]        // whole words only
     [InlineData("London", "[\"Paris\"]", false)]
     [InlineData("the", "the", false)]            // an answer that normalises to nothing never matches
-    public void NqChecksAnswerContainment(string prediction, string reference, bool expected)
+    public void NqContainsChecksAnswerContainment(string prediction, string reference, bool expected)
     {
-        Assert.Equal(expected, NqAnswer.IsCorrect(prediction, reference));
-        Assert.Equal(expected, AnswerMetric.Nq.IsCorrect(prediction, reference));
+        Assert.Equal(expected, NqContainsAnswer.IsCorrect(prediction, reference));
+        Assert.Equal(expected, AnswerMetric.NqContains.IsCorrect(prediction, reference));
     }
 
     [Fact]
@@ -88,7 +90,19 @@ public sealed class MetricTests
     {
         foreach (var m in Enum.GetValues<AnswerMetric>()) Assert.Equal(m, AnswerMetrics.Parse(m.Name()));
         var e = Assert.Throws<ArgumentException>(() => AnswerMetrics.Parse("bleu"));
-        Assert.Contains("exact, regex, gsm8k, nq", e.Message);
+        Assert.Contains("exact, regex, gsm8k, nq, startswith, gsm8k-paper, nq-contains, spider, spider-exec", e.Message);
+        Assert.Equal(AnswerMetric.Gsm8kPaper, AnswerMetrics.Parse(" GSM8K-Paper "));
+        Assert.DoesNotContain("spider", AnswerMetrics.TextNames);
+        Assert.Contains("nq-contains", AnswerMetrics.TextNames);
+    }
+
+    [Fact]
+    public void SpiderMetricsNeedAScorerWithDatabases()
+    {
+        Assert.Throws<InvalidOperationException>(() => AnswerMetric.Spider.IsCorrect("SELECT 1", "SELECT 1"));
+        var e = Assert.Throws<ArgumentException>(() => new AnswerScorer(AnswerMetric.SpiderExec));
+        Assert.Contains("--spider-db", e.Message);
+        Assert.True(new AnswerScorer(AnswerMetric.StartsWith).IsCorrect("prompt", " Very Good, indeed", "Very Good"));
     }
 
     [Fact]

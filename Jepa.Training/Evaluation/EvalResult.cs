@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Jepa.Training.Evaluation;
 
-/// <summary>The outcome of <see cref="Evaluator.Evaluate"/>: per-example records and the accuracy with its count.</summary>
+/// <summary>The outcome of <see cref="Evaluator"/>: per-example records and the accuracy with its count.</summary>
 public sealed class EvalResult
 {
     /// <summary>Wraps scored records.</summary>
@@ -28,9 +28,15 @@ public sealed class EvalResult
     /// <summary>Correct / Count (0 when there are no examples).</summary>
     public double Accuracy => Count == 0 ? 0 : (double)Correct / Count;
 
-    /// <summary>The same predictions scored with <paramref name="metric"/> (no new generation).</summary>
-    public EvalResult Rescore(AnswerMetric metric) =>
-        new(metric, Records.Select(r => r with { Correct = r.Error is null && metric.IsCorrect(r.Prediction, r.Reference) }).ToArray());
+    /// <summary>The same predictions scored with <paramref name="metric"/> (no new generation; not a Spider metric).</summary>
+    public EvalResult Rescore(AnswerMetric metric) => Rescore(new AnswerScorer(metric));
+
+    /// <summary>The same predictions scored by <paramref name="scorer"/> (no new generation).</summary>
+    public EvalResult Rescore(AnswerScorer scorer)
+    {
+        ArgumentNullException.ThrowIfNull(scorer);
+        return new(scorer.Metric, Records.Select(r => r with { Correct = r.Error is null && scorer.IsCorrect(r.Text, r.Prediction, r.Reference) }).ToArray());
+    }
 
     /// <summary>The accuracy as a line, e.g. <c>exact match 41.2 % (412/1000)</c>.</summary>
     public override string ToString() =>

@@ -21,9 +21,18 @@ public static class Evaluator
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
     public static EvalResult Evaluate(JepaModel model, IReadOnlyList<PairExample> examples, AnswerMetric metric,
         GenerateOptions? options = null, IProgress<EvalRecord>? progress = null, CancellationToken cancellation = default,
+        int batchSize = Generator.DefaultBatchSize) =>
+        Evaluate(model, examples, new AnswerScorer(metric), options, progress, cancellation, batchSize);
+
+    /// <summary>As <see cref="Evaluate(JepaModel, IReadOnlyList{PairExample}, AnswerMetric, GenerateOptions?, IProgress{EvalRecord}?, CancellationToken, int)"/>,
+    /// scoring with <paramref name="scorer"/> (which the Spider metrics need: it holds the databases).</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
+    public static EvalResult Evaluate(JepaModel model, IReadOnlyList<PairExample> examples, AnswerScorer scorer,
+        GenerateOptions? options = null, IProgress<EvalRecord>? progress = null, CancellationToken cancellation = default,
         int batchSize = Generator.DefaultBatchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(scorer);
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         options = (options ?? new GenerateOptions()).Validate();
@@ -61,10 +70,10 @@ public static class Evaluator
             {
                 var e = examples[owners[first + k]];
                 string prediction = model.Tokenizer.Decode(tokens);
-                records[owners[first + k]] = new EvalRecord(e.Text, e.Code, prediction, metric.IsCorrect(prediction, e.Code));
+                records[owners[first + k]] = new EvalRecord(e.Text, e.Code, prediction, scorer.IsCorrect(e.Text, prediction, e.Code));
                 Report();
             }, cancellation);
         }
-        return new EvalResult(metric, records.Select(r => r!).ToArray());
+        return new EvalResult(scorer.Metric, records.Select(r => r!).ToArray());
     }
 }

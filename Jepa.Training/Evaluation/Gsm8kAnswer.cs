@@ -4,7 +4,8 @@ using System.Text.RegularExpressions;
 namespace Jepa.Training.Evaluation;
 
 /// <summary>
-/// GSM8K scoring: a solution ends with <c>#### N</c>; the answer is the first number after the last
+/// The <c>gsm8k</c> metric, numeric GSM8K scoring (more lenient than the paper's string rule,
+/// <see cref="Gsm8kPaperAnswer"/>): a solution ends with <c>#### N</c>; the answer is the first number after the last
 /// <c>####</c>, with thousands separators (commas) and a dollar sign removed. A prediction is correct when
 /// both it and the reference have an answer and the two are equal as decimal numbers (<c>1,800</c> equals
 /// <c>1800</c>, <c>18.0</c> equals <c>18</c>).

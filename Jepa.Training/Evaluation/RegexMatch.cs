@@ -5,7 +5,7 @@ namespace Jepa.Training.Evaluation;
 /// <summary>
 /// NL-RX semantic accuracy: the generated regex is correct when it matches exactly the same lines as the
 /// reference (<see cref="RegexEquivalence.Compare(string, string, RegexEquivalenceOptions?)"/> is
-/// <see cref="RegexVerdict.Equivalent"/>). Both are trimmed first, like <see cref="ExactMatch"/>. A prediction
+/// <see cref="RegexVerdict.Equivalent"/>). Both are trimmed first. A prediction
 /// that does not parse, or whose automaton passes the state cap, is wrong.
 /// </summary>
 public static class RegexMatch
