@@ -12,7 +12,7 @@ public static class CliApp
     /// <summary>Every command, in the order of the command list.</summary>
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
-        new TrainCommand(), new ExperimentCommand(), new EvalCommand(), new GenerateCommand(), new EmbedCommand(), new DataRegexCommand(),
+        new TrainCommand(), new ExperimentCommand(), new EvalCommand(), new ScoreCommand(), new GenerateCommand(), new EmbedCommand(), new DataRegexCommand(),
         new DataSplitCommand(), new TokenizerTrainCommand(),
         new ExportCommand(), new DevicesCommand(), new SelfTestCommand(), new BenchCommand(), new PlotCommand(),
     ];

@@ -112,8 +112,8 @@ public sealed class TrainCommand : ICommand
             new("eval-data", "FILE", "evaluation pairs (JSONL) scored after training", "held-out pairs for built-in data"),
             new("eval-count", "N", "examples to evaluate (0: skip evaluation)", $"{DefaultEvalCount} for built-in data, else all"),
             new("eval-every", "N", $"also evaluate every N epochs while training, into RUN/{RunSettings.CurveFile} (accuracy against epochs)", "0 (only at the end)"),
-            OptionSpec.Choice("metric", "how answers are scored", "regex for built-in data, else exact", "exact", "regex", "gsm8k", "nq"),
-            new("max-new-tokens", "N", "token limit of generated answers", "64"),
+            OptionSpec.Choice("metric", "how answers are scored (jepa eval and jepa score describe each; the Spider ones need jepa eval's --spider-db)", "regex for built-in data, else exact", AnswerMetrics.TextNames.ToArray()),
+            new("max-new-tokens", "N", "token limit of generated answers (the paper's 128)", "128"),
             new("train-count", "N", "built-in training pairs (without --data)", DefaultTrainCount.ToString(CultureInfo.InvariantCulture)),
         ]);
 
@@ -169,7 +169,7 @@ public sealed class TrainCommand : ICommand
             args.NonNegativeInt("eval-count"),
             args.Flag("skip-bad"),
             args.Choice("metric") ?? (args.Has("data") ? "exact" : "regex"),
-            args.PositiveInt("max-new-tokens") ?? 64,
+            args.PositiveInt("max-new-tokens") ?? CommonOptions.DefaultMaxNewTokens,
             args.String("model") is { } b ? Path.GetFullPath(b) : null,
             args.Flag("merge"),
             args.NonNegativeInt("eval-every") ?? 0);

@@ -1,6 +1,7 @@
 using Jepa.Cli.Options;
 using Jepa.Core;
 using Jepa.Training;
+using Jepa.Training.Evaluation;
 using Jepa.Training.Generation;
 
 namespace Jepa.Cli.Support;
@@ -41,10 +42,53 @@ public static class CommonOptions
         }
     }
 
+    /// <summary>The default token limit of a generated answer: 128, the paper's evaluation default.</summary>
+    public const int DefaultMaxNewTokens = 128;
+
+    /// <summary><c>--metric</c> with every metric, for the commands that score saved or generated answers.</summary>
+    public static OptionSpec Metric { get; } = OptionSpec.Choice("metric", "how answers are scored (Metrics above)", "exact", AnswerMetrics.Names.ToArray());
+
+    /// <summary><c>--spider-db DIR</c>.</summary>
+    public static OptionSpec SpiderDb { get; } = new("spider-db", "DIR", "the Spider databases, DIR/NAME/NAME.sqlite, for --metric spider and spider-exec (NAME from the prompt's 'For db_id:[NAME]')");
+
+    /// <summary>The metrics, one rule each, for the help of the commands that take <see cref="Metric"/>.</summary>
+    public const string MetricHelp = """
+        Metrics (the answer is stripped of surrounding white space first, as the paper's code does):
+          exact        the answer equals the reference (the paper's accuracy)
+          startswith   the answer begins with the reference (the paper's rule for Rotten Tomatoes and Yelp)
+          gsm8k-paper  the text after '\n#### ' on the last line, compared as strings (the paper's GSM8K rule)
+          gsm8k        the number after the last '####', compared as numbers (1,800 = 1800.0)
+          nq           a '; '-separated piece of the answer occurs in the reference (the paper's NQ-open rule;
+                       an empty answer or piece counts correct, as in the paper's code)
+          nq-contains  a reference answer's normalised words occur in the normalised answer (SQuAD-style)
+          regex        NL-RX semantic equivalence (unparsable output counts wrong)
+          spider       the generated and gold SQL, run on the prompt's database (--spider-db), print the same
+                       result (the paper's rule); spider-exec is printed beside it, and the other way round
+          spider-exec  they return the same rows as multisets, in order when the gold query has ORDER BY
+                       (execution accuracy). A query that fails, writes or passes 5 s or 100,000 rows is wrong.
+        """;
+
+    /// <summary>The scorer of <c>--metric</c> (default exact) with the databases of <c>--spider-db</c>.</summary>
+    public static AnswerScorer ScorerFrom(ParsedArgs args)
+    {
+        var metric = AnswerMetrics.Parse(args.Choice("metric") ?? "exact");
+        string? spiderDb = args.String("spider-db");
+        if (metric.NeedsDatabase() && spiderDb is null) throw new UsageException($"--metric {metric.Name()} needs --spider-db DIR (the Spider databases, DIR/NAME/NAME.sqlite).");
+        return new AnswerScorer(metric, spiderDb is null ? null : new SpiderMatch(spiderDb));
+    }
+
+    /// <summary>The other Spider figure beside a Spider metric (<c>spider-exec</c> beside <c>spider</c> and the other way round), or null.</summary>
+    public static AnswerScorer? CompanionOf(AnswerScorer scorer) => scorer.Metric switch
+    {
+        AnswerMetric.Spider => scorer.With(AnswerMetric.SpiderExec),
+        AnswerMetric.SpiderExec => scorer.With(AnswerMetric.Spider),
+        _ => null,
+    };
+
     /// <summary>Decoding options.</summary>
     public static OptionSpec[] Generation { get; } =
     [
-        new("max-new-tokens", "N", "most tokens to generate per answer", "64"),
+        new("max-new-tokens", "N", "most tokens to generate per answer (the paper's 128)", "128"),
         new("temperature", "T", "sampling temperature; 0 decodes greedily", "0"),
         new("top-p", "P", "nucleus sampling: keep the most likely tokens up to this probability", "1"),
         new("sample-seed", "S", "seed of the sampler", "0"),
@@ -59,7 +103,7 @@ public static class CommonOptions
     /// <summary>The decoding options.</summary>
     public static GenerateOptions GenerationFrom(ParsedArgs args)
     {
-        var o = new GenerateOptions(args.PositiveInt("max-new-tokens") ?? 64, args.Float("temperature") ?? 0f, args.Float("top-p") ?? 1f,
+        var o = new GenerateOptions(args.PositiveInt("max-new-tokens") ?? DefaultMaxNewTokens, args.Float("temperature") ?? 0f, args.Float("top-p") ?? 1f,
             args.ULong("sample-seed") ?? 0);
         try { return o.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }

@@ -17,10 +17,16 @@ public static class EvalRunner
     /// decoded together (the answers do not depend on it).
     /// </summary>
     public static EvalResult Run(JepaModel model, IReadOnlyList<PairExample> examples, AnswerMetric metric, GenerateOptions options,
+        string? predictionsPath, CliContext context, int batchSize = Generator.DefaultBatchSize) =>
+        Run(model, examples, new AnswerScorer(metric), options, predictionsPath, context, batchSize);
+
+    /// <summary>As <see cref="Run(JepaModel, IReadOnlyList{PairExample}, AnswerMetric, GenerateOptions, string?, CliContext, int)"/>,
+    /// scoring with <paramref name="scorer"/>.</summary>
+    public static EvalResult Run(JepaModel model, IReadOnlyList<PairExample> examples, AnswerScorer scorer, GenerateOptions options,
         string? predictionsPath, CliContext context, int batchSize = Generator.DefaultBatchSize)
     {
         var progress = new Progress(context, examples.Count);
-        var result = Evaluator.Evaluate(model, examples, metric, options, progress, context.Cancellation, batchSize);
+        var result = Evaluator.Evaluate(model, examples, scorer, options, progress, context.Cancellation, batchSize);
         progress.Finish();
         if (predictionsPath is not null) WritePredictions(predictionsPath, result);
         return result;
@@ -38,6 +44,25 @@ public static class EvalRunner
             if (r.Error is not null) o["error"] = r.Error;
             w.WriteLine(JsonLine.Of(o));
         }
+    }
+
+    /// <summary>
+    /// Prints <paramref name="result"/> as <c>jepa eval</c> and <c>jepa score</c> do: the accuracy line, and for a Spider
+    /// metric the other Spider figure on the next line (<paramref name="companion"/>); with <paramref name="json"/>, one
+    /// JSON object (<see cref="Summary"/>, the other figure under <c>also</c>, and <paramref name="extra"/>).
+    /// </summary>
+    public static void Print(EvalResult result, EvalResult? companion, bool json, CliContext context, IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        if (json)
+        {
+            var summary = Summary(result);
+            if (companion is not null) summary["also"] = Summary(companion);
+            foreach (var (k, v) in extra ?? new Dictionary<string, object?>()) summary[k] = v;
+            context.Out.WriteLine(JsonLine.Of(summary));
+            return;
+        }
+        context.Out.WriteLine(result);
+        if (companion is not null) context.Out.WriteLine(companion);
     }
 
     /// <summary>The accuracy as a JSON-ready object.</summary>

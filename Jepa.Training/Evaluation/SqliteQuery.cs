@@ -30,7 +30,14 @@ public static class SqliteQuery
         if (string.IsNullOrWhiteSpace(sql)) return SqliteQueryResult.Failed("empty query");
         var settings = new SqliteConnectionStringBuilder { DataSource = databaseFile, Mode = SqliteOpenMode.ReadOnly, Pooling = false };
         using var connection = new SqliteConnection(settings.ToString());
-        connection.Open();
+        try
+        {
+            connection.Open();
+        }
+        catch (SqliteException e)
+        {
+            throw new InvalidDataException($"SQLite database '{databaseFile}' cannot be opened: {e.Message}", e);
+        }
         var clock = Stopwatch.StartNew();
         bool timedOut = false;
         raw.sqlite3_progress_handler(connection.Handle, ProgressSteps, _ =>
