@@ -118,6 +118,16 @@ public sealed class CliScoreTests : IDisposable
     }
 
     [Fact]
+    public void EvalChecksTheSpiderSetUpBeforeOpeningTheModel()
+    {
+        string data = Write("sql.jsonl", Chat("How many pets?", "SELECT count(*) FROM pet"));
+        string model = Path.Combine(_root, "nomodel");
+        OneLine(CliRunner.Run("eval", "--model", model, "--data", data, "--metric", "spider"), 2, "needs --spider-db");
+        OneLine(CliRunner.Run("eval", "--model", model, "--data", data, "--metric", "spider-exec", "--spider-db", _root), 1,
+            "sql.jsonl: example 1: the user message names no database");
+    }
+
+    [Fact]
     public void TrainTakesOnlyTheMetricsWithoutDatabasesAndHelpListsEveryRuleAndThePapersTokenLimit()
     {
         OneLine(CliRunner.Run("train", "--metric", "spider", "--out", Path.Combine(_root, "run")), 2, "spider");

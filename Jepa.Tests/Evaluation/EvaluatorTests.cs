@@ -13,6 +13,32 @@ public sealed class EvaluatorTests
         JepaModel.Create(new ModelConfig(0, 16, 1, 2, 1, 24, MaxLength: 24), seed: 3, new DeviceOptions { Kind = DeviceKind.Cpu, CpuChunks = 2 }, predictorTokens: 2);
 
     [Fact]
+    public void AScorerSeesThePromptThatNamesTheSpiderDatabase()
+    {
+        string dir = Directory.CreateTempSubdirectory("jepa-eval-spider-").FullName;
+        try
+        {
+            SpiderTestDatabases.Create(dir, "d", "CREATE TABLE t (x)");
+            using var model = JepaModel.Create(new ModelConfig(0, 16, 1, 2, 1, 24, MaxLength: 64), seed: 3,
+                new DeviceOptions { Kind = DeviceKind.Cpu, CpuChunks = 2 }, predictorTokens: 2);
+            var scorer = new AnswerScorer(AnswerMetric.SpiderExec, new SpiderMatch(dir));
+            var options = new GenerateOptions(MaxNewTokens: 3);
+            var result = Evaluator.Evaluate(model, [new PairExample(null, "For db_id:[d] q", "SELECT x FROM t")], scorer, options);
+            var r = Assert.Single(result.Records);
+            Assert.Equal(AnswerMetric.SpiderExec, result.Metric);
+            Assert.Equal(scorer.IsCorrect(r.Text, r.Prediction, r.Reference), r.Correct);
+            Assert.Equal(r.Correct, result.Rescore(scorer).Records[0].Correct);
+            Assert.True(scorer.IsCorrect(r.Text, "SELECT x FROM t WHERE x > 0", r.Reference)); // both empty: the same rows
+            Assert.Throws<InvalidDataException>(() => Evaluator.Evaluate(model, [new PairExample(null, "For db_id:[e] q", "SELECT 1")], scorer, options));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void EvaluatesEveryExampleInOrderAndScoresWithTheMetric()
     {
         using var model = Tiny();
