@@ -66,6 +66,9 @@ public static class CommonOptions
                        result (the paper's rule); spider-exec is printed beside it, and the other way round
           spider-exec  they return the same rows as multisets, in order when the gold query has ORDER BY
                        (execution accuracy). A query that fails, writes or passes 5 s or 100,000 rows is wrong.
+          hellaswag    no generation: the likeliest of the tokens A, B, C, D after the prompt (one forward pass
+                       per --batch prompts) is the answer, which must equal the reference (the paper's HellaSwag
+                       rule); the predictions file holds the letter, so score --metric exact re-scores it
         """;
 
     /// <summary>The scorer of <c>--metric</c> (default exact) with the databases of <c>--spider-db</c>.</summary>

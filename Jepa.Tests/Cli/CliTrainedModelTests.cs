@@ -71,6 +71,27 @@ public sealed class CliTrainedModelTests(CliRunFixture f) : IClassFixture<CliRun
     }
 
     [Fact]
+    public void EvalHellaswagWritesTheChosenLetterThatScoreExactReScores()
+    {
+        string data = f.PathOf("choices.jsonl");
+        File.WriteAllLines(data, new[] { "wxyz", "abc", "qq", "m" }.Select((t, i) => System.Text.Json.JsonSerializer.Serialize(new
+        {
+            messages = new[] { new { role = "system", content = "Answer A, B, C, or D." }, new { role = "user", content = t }, new { role = "assistant", content = "ABCD"[i].ToString() } },
+        })));
+        string pred = f.PathOf("choices-pred.jsonl");
+        var r = CliRunner.Run("eval", "--model", f.Model, "--data", data, "--metric", "hellaswag", "--out", pred, "--device", "cpu", "--batch", "3");
+        Assert.True(r.Code == 0, r.ToString());
+        var m = System.Text.RegularExpressions.Regex.Match(r.Out, @"^HellaSwag choice (\d+\.\d) % \((\d)/4\)");
+        Assert.True(m.Success, r.Out);
+        var lines = JsonLines(pred);
+        Assert.All(lines, l => Assert.Contains(l.GetProperty("prediction").GetString(), (string[])["A", "B", "C", "D"]));
+        Assert.Equal(lines.Count(l => l.GetProperty("correct").GetBoolean()).ToString(System.Globalization.CultureInfo.InvariantCulture), m.Groups[2].Value);
+        var score = CliRunner.Run("score", "--data", data, "--predictions", pred, "--metric", "exact");
+        Assert.True(score.Code == 0, score.ToString());
+        Assert.Equal($"exact match {m.Groups[1].Value} % ({m.Groups[2].Value}/4)", score.Out.Trim());
+    }
+
+    [Fact]
     public void EvalFailsWhenNoExampleCouldBeScored()
     {
         string data = f.PathOf("too-long.jsonl");

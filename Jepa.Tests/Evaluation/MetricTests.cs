@@ -90,7 +90,7 @@ public sealed class MetricTests
     {
         foreach (var m in Enum.GetValues<AnswerMetric>()) Assert.Equal(m, AnswerMetrics.Parse(m.Name()));
         var e = Assert.Throws<ArgumentException>(() => AnswerMetrics.Parse("bleu"));
-        Assert.Contains("exact, regex, gsm8k, nq, startswith, gsm8k-paper, nq-contains, spider, spider-exec", e.Message);
+        Assert.Contains("exact, regex, gsm8k, nq, startswith, gsm8k-paper, nq-contains, spider, spider-exec, hellaswag", e.Message);
         Assert.Equal(AnswerMetric.Gsm8kPaper, AnswerMetrics.Parse(" GSM8K-Paper "));
         Assert.DoesNotContain("spider", AnswerMetrics.TextNames);
         Assert.Contains("nq-contains", AnswerMetrics.TextNames);

@@ -29,6 +29,11 @@ public enum AnswerMetric
 
     /// <summary>Spider execution accuracy: both queries return the same rows (<see cref="SpiderMatch"/>).</summary>
     SpiderExec,
+
+    /// <summary>The paper's HellaSwag rule: no generation; the answer is the likeliest of the tokens "A", "B", "C", "D"
+    /// after the prompt (<see cref="Generation.NextTokenChoice"/>, run by <see cref="Evaluator"/>), scored as
+    /// <see cref="Exact"/> against the reference letter.</summary>
+    Hellaswag,
 }
 
 /// <summary>Names, parsing and scoring of <see cref="AnswerMetric"/> values.</summary>
@@ -36,7 +41,7 @@ public static class AnswerMetrics
 {
     /// <summary>The names accepted by <see cref="Parse"/>, in declaration order.</summary>
     public static IReadOnlyList<string> Names { get; } =
-        ["exact", "regex", "gsm8k", "nq", "startswith", "gsm8k-paper", "nq-contains", "spider", "spider-exec"];
+        ["exact", "regex", "gsm8k", "nq", "startswith", "gsm8k-paper", "nq-contains", "spider", "spider-exec", "hellaswag"];
 
     /// <summary>The names of the metrics that need nothing but the answer and its reference (all but the Spider ones).</summary>
     public static IReadOnlyList<string> TextNames { get; } =
@@ -55,6 +60,13 @@ public static class AnswerMetrics
     /// <summary>The short name used on the command line.</summary>
     public static string Name(this AnswerMetric metric) => Names[(int)metric];
 
+    /// <summary>True for <see cref="AnswerMetric.Hellaswag"/>, whose answers are chosen among <see cref="Choices"/> by one
+    /// forward pass rather than generated.</summary>
+    public static bool ChoosesNextToken(this AnswerMetric metric) => metric is AnswerMetric.Hellaswag;
+
+    /// <summary>The answers <see cref="AnswerMetric.Hellaswag"/> chooses among: the paper's "A", "B", "C", "D".</summary>
+    public static IReadOnlyList<string> Choices { get; } = ["A", "B", "C", "D"];
+
     /// <summary>True for the Spider metrics, which run queries on databases named by the prompt (<see cref="AnswerScorer"/>).</summary>
     public static bool NeedsDatabase(this AnswerMetric metric) => metric is AnswerMetric.Spider or AnswerMetric.SpiderExec;
 
@@ -70,6 +82,7 @@ public static class AnswerMetrics
         AnswerMetric.NqContains => "NQ normalised containment",
         AnswerMetric.Spider => "Spider printed result",
         AnswerMetric.SpiderExec => "Spider execution accuracy",
+        AnswerMetric.Hellaswag => "HellaSwag choice",
         _ => metric.ToString(),
     };
 
@@ -82,7 +95,7 @@ public static class AnswerMetrics
         ArgumentNullException.ThrowIfNull(reference);
         return metric switch
         {
-            AnswerMetric.Exact => ExactMatch.IsCorrect(prediction, reference),
+            AnswerMetric.Exact or AnswerMetric.Hellaswag => ExactMatch.IsCorrect(prediction, reference),
             AnswerMetric.Regex => RegexMatch.IsCorrect(prediction, reference),
             AnswerMetric.Gsm8k => Gsm8kAnswer.IsCorrect(prediction, reference),
             AnswerMetric.Nq => NqAnswer.IsCorrect(prediction, reference),

@@ -25,7 +25,12 @@ public static class Evaluator
         Evaluate(model, examples, new AnswerScorer(metric), options, progress, cancellation, batchSize);
 
     /// <summary>As <see cref="Evaluate(JepaModel, IReadOnlyList{PairExample}, AnswerMetric, GenerateOptions?, IProgress{EvalRecord}?, CancellationToken, int)"/>,
-    /// scoring with <paramref name="scorer"/> (which the Spider metrics need: it holds the databases).</summary>
+    /// scoring with <paramref name="scorer"/> (which the Spider metrics need: it holds the databases). With
+    /// <see cref="AnswerMetric.Hellaswag"/> nothing is generated: the prediction is the likeliest of
+    /// <see cref="AnswerMetrics.Choices"/> as the prompt's next token (<see cref="NextTokenChoice"/>, up to
+    /// <paramref name="batchSize"/> prompts a forward pass; <paramref name="options"/> is not used), and a prompt as
+    /// long as the model's maximum length still fits.</summary>
+    /// <exception cref="ArgumentException">With <see cref="AnswerMetric.Hellaswag"/>, a choice that is not one token for the model's tokenizer.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
     public static EvalResult Evaluate(JepaModel model, IReadOnlyList<PairExample> examples, AnswerScorer scorer,
         GenerateOptions? options = null, IProgress<EvalRecord>? progress = null, CancellationToken cancellation = default,
@@ -38,6 +43,9 @@ public static class Evaluator
         options = (options ?? new GenerateOptions()).Validate();
         cancellation.ThrowIfCancellationRequested();
         int maxLength = model.Model.Config.MaxLength;
+        bool choose = scorer.Metric.ChoosesNextToken();
+        int[] choices = choose ? NextTokenChoice.CandidateIds(model.Tokenizer, AnswerMetrics.Choices) : [];
+        int longest = choose ? maxLength : maxLength - 1; // a generated answer needs one position more
         var records = new EvalRecord?[examples.Count];
         var prompts = new List<int[]>();
         var owners = new List<int>(); // prompts[k] belongs to examples[owners[k]]
@@ -45,7 +53,7 @@ public static class Evaluator
         {
             var e = examples[i];
             int[] prompt = model.Template.Prompt(e.System, e.Text);
-            if (prompt.Length >= maxLength)
+            if (prompt.Length > longest)
             {
                 records[i] = new EvalRecord(e.Text, e.Code, "", false,
                     $"the prompt has {prompt.Length} tokens; the model's maximum length is {maxLength}");
@@ -60,6 +68,17 @@ public static class Evaluator
             for (; reported < records.Length && records[reported] is { } r; reported++) progress?.Report(r);
         }
         Report();
+        if (choose)
+        {
+            NextTokenChoice.Choose(model.Model, prompts, choices, batchSize, (k, choice) =>
+            {
+                var e = examples[owners[k]];
+                string prediction = AnswerMetrics.Choices[choice];
+                records[owners[k]] = new EvalRecord(e.Text, e.Code, prediction, scorer.IsCorrect(e.Text, prediction, e.Code));
+                Report();
+            }, cancellation);
+            return new EvalResult(scorer.Metric, records.Select(r => r!).ToArray());
+        }
         var stop = model.Template.StopIds.ToHashSet();
         // The decoder finishes prompts out of order; handing it a window at a time keeps the in-order progress moving.
         int window = (int)Math.Min(int.MaxValue, (long)batchSize * WindowBatches);
