@@ -69,7 +69,8 @@ public sealed class TrainCommand : ICommand
             OptionSpec.Flag("force", "start again in an --out folder that holds a previous run, deleting that run's files (its checkpoints, metrics and model)"),
             OptionSpec.Flag("baseline", "afterwards also train the next-token baseline (λ = 0; same model, seed, data order and schedule) in DIR/baseline, evaluate it, and print both side by side"),
             new("tokenizer", "FILE", "a new model's tokenizer: a byte-level BPE tokenizer.json (e.g. from 'jepa tokenizer train') or a Hugging Face tokenizer folder; sets the vocabulary", "bytes"),
-            new("chat-template", "NAME|FILE", "a new model's chat format: jepa, llama3, chatml, or a JSON format file", "jepa; detected for a tokenizer folder"),
+            new("chat-template", "NAME|FILE", "a new model's chat format: jepa, llama3, chatml, plain, or a JSON format file", "jepa; detected for a tokenizer folder"),
+            OptionSpec.Flag("plain", "the paper's --plain layout, the same as --chat-template plain: <|bos|>T<|assistant|>C<|end|> with no role headers and no system prompt; the views are <|bos|>T and <|bos|>C"),
             new("config", "FILE.json", "a model config (\"model\": {...} or a ModelConfig/HF config.json) and/or options by name"),
             new("steps", "N", "optimizer steps (instead of --epochs)", $"{Q("steps")} for the default model"),
             new("epochs", "N", "passes over the data (instead of --steps)", "1"),
@@ -154,10 +155,11 @@ public sealed class TrainCommand : ICommand
         bool pretrained = args.String("model") is { } m && JepaModel.IsPretrainedFolder(m);
         if (args.Has("model") && args.Has("tokenizer"))
             throw new UsageException("--tokenizer applies to a new model; --model brings its own.");
-        if (args.Has("model") && !pretrained && args.Has("chat-template"))
+        string? chatTemplate = ChatTemplateArg(args);
+        if (args.Has("model") && !pretrained && chatTemplate is not null)
             throw new UsageException("--chat-template applies to a new model or a Hugging Face folder; a saved --model keeps its own.");
         var lora = LoraFrom(args);
-        var (tokenizer, format) = pretrained ? (null, args.String("chat-template") is { } t ? ChatFormat.Resolve(t) : null) : TokenizerFrom(args);
+        var (tokenizer, format) = pretrained ? (null, chatTemplate is { } t ? ChatFormat.Resolve(t) : null) : TokenizerFrom(args);
         int vocab = tokenizer?.VocabSize ?? new ByteTokenizer(PredictorTokens).VocabSize;
         if (configVocab is { } cv && cv.Size != vocab)
             throw new InvalidDataException($"{cv.Path}: vocab_size {cv.Size} differs from the tokenizer's {vocab} tokens (with its [PRED] tokens); leave vocab_size out, the tokenizer sets it.");
@@ -230,10 +232,18 @@ public sealed class TrainCommand : ICommand
         context.Out.WriteLine($"next-token baseline   {P(b.Eval),-18} {P(b.Exact)}");
     }
 
+    /// <summary>--chat-template, or "plain" for --plain (null: neither).</summary>
+    private static string? ChatTemplateArg(ParsedArgs args)
+    {
+        if (!args.Flag("plain")) return args.String("chat-template");
+        if (args.Has("chat-template")) throw new UsageException("--plain is --chat-template plain; give one of them.");
+        return "plain";
+    }
+
     /// <summary>The tokenizer and chat format of --tokenizer and --chat-template (null: the defaults).</summary>
     private static (ITokenizer? Tokenizer, ChatFormat? Format) TokenizerFrom(ParsedArgs args)
     {
-        var format = args.String("chat-template") is { } t ? ChatFormat.Resolve(t) : null;
+        var format = ChatTemplateArg(args) is { } t ? ChatFormat.Resolve(t) : null;
         if (args.String("tokenizer") is not { } path) return (null, format);
         BpeTokenizer tokenizer;
         if (Directory.Exists(path))

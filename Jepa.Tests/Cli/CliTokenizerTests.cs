@@ -59,6 +59,18 @@ public sealed class CliTokenizerTests : IDisposable
     }
 
     [Fact]
+    public void PlainTrainsWithThePlainFormatAndSavesIt()
+    {
+        Setup();
+        var both = CliRunner.Run("train", "--data", P("pairs.jsonl"), "--config", P("tiny.json"), "--plain", "--chat-template", "jepa", "--steps", "1", "--out", P("both"));
+        Assert.Equal(2, both.Code);
+        Assert.Contains("--plain is --chat-template plain", both.Err);
+        var train = CliRunner.Run("train", "--data", P("pairs.jsonl"), "--eval-count", "0", "--config", P("tiny.json"), "--plain", "--steps", "1", "--out", P("plain"));
+        Assert.True(train.Code == 0, train.ToString());
+        Assert.Equal(ChatFormat.PlainJepa, ChatFormat.Load(Path.Combine(P("plain"), "model", TokenizerFiles.FormatFile)));
+    }
+
+    [Fact]
     public void ChatTemplateFileIsUsedAndSavedWithTheModel()
     {
         Setup();

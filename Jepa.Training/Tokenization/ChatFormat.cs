@@ -20,8 +20,12 @@ namespace Jepa.Training.Tokenization;
 /// <param name="AssistantPrefix">The start of the assistant turn: the generation prompt.</param>
 /// <param name="AssistantSuffix">The end of the assistant turn (labelled with the answer).</param>
 /// <param name="Stop">Added tokens (by text) that end generation.</param>
+/// <param name="Plain">The paper's <c>--plain</c> layout: no role headers and no system prompt (it is dropped, as the
+/// paper's code drops it); the sequence is BOS, the user's message, <paramref name="AssistantPrefix"/> (the separator),
+/// the answer and <paramref name="AssistantSuffix"/>, and each JEPA view is BOS and its message alone. The system
+/// and user turns must be <c>{content}</c>.</param>
 public sealed record ChatFormat(string Name, string Bos, string System, string User, string AssistantPrefix, string AssistantSuffix,
-    IReadOnlyList<string> Stop)
+    IReadOnlyList<string> Stop, bool Plain = false)
 {
     /// <summary>The placeholder of the message content in a turn string.</summary>
     public const string Content = "{content}";
@@ -44,11 +48,22 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
         "<|im_start|>system\n{content}<|im_end|>\n", "<|im_start|>user\n{content}<|im_end|>\n",
         "<|im_start|>assistant\n", "<|im_end|>\n", ["<|im_end|>", "<|endoftext|>"]);
 
+    /// <summary>
+    /// The paper's plain layout (finetune.py <c>--plain</c>: <c>user + "&lt;|perception|&gt;" + answer + "&lt;|eot_id|&gt;"</c>,
+    /// after the tokenizer's BOS) in the built-in tokenizers' tokens: <c>&lt;|bos|&gt;T&lt;|assistant|&gt;C&lt;|end|&gt;</c>, the
+    /// assistant token standing for the paper's added separator; the Text view is <c>&lt;|bos|&gt;T</c>, the Code view
+    /// <c>&lt;|bos|&gt;C</c>; a system prompt is dropped. Stops at <c>&lt;|end|&gt;</c> or <c>&lt;|eos|&gt;</c>.
+    /// </summary>
+    public static ChatFormat PlainJepa { get; } = new("plain", "<|bos|>", Content, Content, "<|assistant|>", "<|end|>", ["<|end|>", "<|eos|>"], Plain: true);
+
     /// <summary>The preset names.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = ["jepa", "llama3", "chatml"];
+    public static IReadOnlyList<string> PresetNames { get; } = ["jepa", "llama3", "chatml", "plain"];
 
     /// <summary>The preset called <paramref name="name"/>, or null.</summary>
-    public static ChatFormat? Preset(string name) => name switch { "jepa" => Jepa, "llama3" => Llama3, "chatml" => ChatMl, _ => null };
+    public static ChatFormat? Preset(string name) => name switch
+    {
+        "jepa" => Jepa, "llama3" => Llama3, "chatml" => ChatMl, "plain" => PlainJepa, _ => null,
+    };
 
     /// <summary>A preset name, else a JSON format file (see <see cref="Load"/>).</summary>
     public static ChatFormat Resolve(string presetOrFile) =>
@@ -85,16 +100,24 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
         foreach (var (field, value) in new[] { ("bos", Bos), ("assistant_prefix", AssistantPrefix), ("assistant_suffix", AssistantSuffix) })
             if (value.Contains(Content, StringComparison.Ordinal)) throw new InvalidDataException($"{source}: field \"{field}\" must not contain {Content}.");
         if (Stop.Count == 0 || Stop.Any(string.IsNullOrEmpty)) throw new InvalidDataException($"{source}: field \"stop\" must list at least one non-empty token.");
+        if (Plain && (System != Content || User != Content))
+            throw new InvalidDataException($"{source}: a plain format has no role headers: fields \"system\" and \"user\" must be exactly {Content}.");
         return this;
     }
 
-    /// <summary>The JSON form: <c>{"name", "bos", "system", "user", "assistant_prefix", "assistant_suffix", "stop": [...]}</c>.</summary>
-    public string ToJson() => new JsonObject
+    /// <summary>The JSON form: <c>{"name", "bos", "system", "user", "assistant_prefix", "assistant_suffix", "stop": [...]}</c>,
+    /// and <c>"plain": true</c> for a <see cref="Plain"/> layout.</summary>
+    public string ToJson()
     {
-        ["name"] = Name, ["bos"] = Bos, ["system"] = System, ["user"] = User,
-        ["assistant_prefix"] = AssistantPrefix, ["assistant_suffix"] = AssistantSuffix,
-        ["stop"] = new JsonArray([.. Stop.Select(s => (JsonNode)JsonValue.Create(s))]),
-    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        var o = new JsonObject
+        {
+            ["name"] = Name, ["bos"] = Bos, ["system"] = System, ["user"] = User,
+            ["assistant_prefix"] = AssistantPrefix, ["assistant_suffix"] = AssistantSuffix,
+            ["stop"] = new JsonArray([.. Stop.Select(s => (JsonNode)JsonValue.Create(s))]),
+        };
+        if (Plain) o["plain"] = true;
+        return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
 
     /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/>, atomically.</summary>
     public void Save(string path)
@@ -102,7 +125,7 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
         AtomicFile.WriteAllText(path, ToJson() + "\n");
     }
 
-    /// <summary>Reads a JSON format file (see <see cref="ToJson"/>); every field is required.</summary>
+    /// <summary>Reads a JSON format file (see <see cref="ToJson"/>); every field but <c>plain</c> is required.</summary>
     /// <exception cref="InvalidDataException">Invalid JSON, or a field missing, mistyped or invalid; the message names the file and the field.</exception>
     public static ChatFormat Load(string path)
     {
@@ -124,7 +147,7 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
             catch (Exception e) when (e is InvalidOperationException or FormatException)
             { throw new InvalidDataException($"{source}: field \"{field}\" must be a string.", e); }
         }
-        var known = new HashSet<string> { "name", "bos", "system", "user", "assistant_prefix", "assistant_suffix", "stop" };
+        var known = new HashSet<string> { "name", "bos", "system", "user", "assistant_prefix", "assistant_suffix", "stop", "plain" };
         foreach (var (k, _) in root)
             if (!known.Contains(k)) throw new InvalidDataException($"{source}: unknown field \"{k}\" (expected {string.Join(", ", known)}).");
         if (root["stop"] is not JsonArray stopNode) throw new InvalidDataException($"{source}: field \"stop\" must be an array of strings.");
@@ -135,14 +158,22 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
             catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException)
             { throw new InvalidDataException($"{source}: field \"stop\" must be an array of strings.", e); }
         }
-        return new ChatFormat(Str("name"), Str("bos"), Str("system"), Str("user"), Str("assistant_prefix"), Str("assistant_suffix"), stop).Validate(source);
+        bool plain = false;
+        if (root["plain"] is { } plainNode)
+        {
+            try { plain = plainNode.GetValue<bool>(); }
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            { throw new InvalidDataException($"{source}: field \"plain\" must be true or false.", e); }
+        }
+        return new ChatFormat(Str("name"), Str("bos"), Str("system"), Str("user"), Str("assistant_prefix"), Str("assistant_suffix"), stop, plain).Validate(source);
     }
 
     /// <inheritdoc />
     public bool Equals(ChatFormat? other) =>
         other is not null && Name == other.Name && Bos == other.Bos && System == other.System && User == other.User
-        && AssistantPrefix == other.AssistantPrefix && AssistantSuffix == other.AssistantSuffix && Stop.SequenceEqual(other.Stop);
+        && AssistantPrefix == other.AssistantPrefix && AssistantSuffix == other.AssistantSuffix && Stop.SequenceEqual(other.Stop)
+        && Plain == other.Plain;
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Name, Bos, System, User, AssistantPrefix, AssistantSuffix, Stop.Count);
+    public override int GetHashCode() => HashCode.Combine(Name, Bos, System, User, AssistantPrefix, AssistantSuffix, Stop.Count, Plain);
 }

@@ -7,8 +7,8 @@ namespace Jepa.Training.Tokenization;
 /// <param name="Full">The full sequence: BOS, system turn, user turn (Text), assistant turn (Code).</param>
 /// <param name="Labels">Per position of <paramref name="Full"/>: the id to predict there (the next token) when
 /// that next token belongs to the answer (the Code view and the assistant end-of-turn suffix), else <see cref="ChatTemplate.IgnoreIndex"/>.</param>
-/// <param name="Text">The Text view alone, in parts: BOS and the user header, the content, the end of the turn.</param>
-/// <param name="Code">The Code view alone, in parts: BOS and the assistant prefix, the content, the end of the turn.</param>
+/// <param name="Text">The Text view alone, in parts: BOS and the user header, the content, the end of the turn (plain: BOS and the content).</param>
+/// <param name="Code">The Code view alone, in parts: BOS and the assistant prefix, the content, the end of the turn (plain: BOS and the content).</param>
 /// <param name="Truncated">True when the full sequence (or a view) was cut to the maximum length.</param>
 public sealed record EncodedPair(int[] Full, int[] Labels, ViewTokens Text, ViewTokens Code, bool Truncated)
 {
@@ -87,11 +87,11 @@ public sealed partial class ChatTemplate
     }
 
     /// <summary>The prompt a model continues to generate the Code view for <paramref name="system"/> and <paramref name="text"/>:
-    /// BOS, the system turn (when given), the user turn and the assistant prefix.</summary>
+    /// BOS, the system turn (when given; never in a <see cref="ChatFormat.Plain"/> layout), the user turn and the assistant prefix.</summary>
     public int[] Prompt(string? system, string text)
     {
         var ids = new List<int>(_bos);
-        if (system is not null) AddTurn(ids, _systemBefore, system, _systemAfter);
+        if (system is not null && !Format.Plain) AddTurn(ids, _systemBefore, system, _systemAfter);
         AddTurn(ids, _userBefore, text, _userAfter);
         ids.AddRange(_assistantPrefix);
         return [.. ids];
@@ -114,7 +114,7 @@ public sealed partial class ChatTemplate
             labels[i] = i + 1 < n && i + 1 >= prompt.Length ? full[i + 1] : IgnoreIndex;
 
         var text = new ViewTokens([.. _bos, .. _userBefore], _tokenizer.Encode(example.Text), _userAfter);
-        var codeView = new ViewTokens([.. _bos, .. _assistantPrefix], code, _assistantSuffix);
+        var codeView = Format.Plain ? new ViewTokens(_bos, code, []) : new ViewTokens([.. _bos, .. _assistantPrefix], code, _assistantSuffix);
         truncated |= text.Length > maxLength || codeView.Length > maxLength;
         return new EncodedPair(full.Take(n).ToArray(), labels, text.CutTo(maxLength), codeView.CutTo(maxLength), truncated);
     }
