@@ -207,11 +207,22 @@ public sealed class JepaModel : IDisposable
     /// the final hidden state there, Pred(Enc(text)).
     /// </summary>
     /// <exception cref="ArgumentException">The layout asks for more predictor tokens than the tokenizer has, or a token the view lacks.</exception>
-    public float[] Embed(string text, JepaOptions? layout = null)
+    public float[] Embed(string text, JepaOptions? layout = null) => EmbedView(text, isText: true, layout);
+
+    /// <summary>
+    /// The JEPA embedding of <paramref name="code"/> as a Code view (the assistant turn alone) laid out as
+    /// <paramref name="layout"/> says, as training embeds the target: Enc(code) at its embedding token (default: its last
+    /// content token).
+    /// </summary>
+    /// <exception cref="ArgumentException">The layout names a token the view lacks.</exception>
+    public float[] EmbedCode(string code, JepaOptions? layout = null) => EmbedView(code, isText: false, layout);
+
+    private float[] EmbedView(string content, bool isText, JepaOptions? layout)
     {
-        layout = (layout ?? new JepaOptions()).Validate(Tokenizer.Special.Predictors.Count);
-        var view = Template.Encode(new PairExample(null, text, ""), Model.Config.MaxLength).Text;
-        var (ids, at, count) = (layout with { ReversePred = false }).LayOut(view, isText: true, Tokenizer.Special.Predictors, Model.Config.MaxLength, "The text");
+        layout = ((layout ?? new JepaOptions()) with { ReversePred = false }).Validate(Tokenizer.Special.Predictors.Count);
+        var pair = Template.Encode(isText ? new PairExample(null, content, "") : new PairExample(null, "", content), Model.Config.MaxLength);
+        var (ids, at, count) = layout.LayOut(isText ? pair.Text : pair.Code, isText, Tokenizer.Special.Predictors, Model.Config.MaxLength,
+            isText ? "The text" : "The code");
         using var batch = new SequenceBatch(Device, 1, ids.Length, ids, Model.Config.VocabSize);
         using var tape = new Tape(Ops, recordGradients: false);
         var h = tape.GatherRows(Model.Forward(tape, batch), [.. Enumerable.Range(at, count)]);

@@ -5,7 +5,7 @@ using Jepa.Training;
 
 namespace Jepa.Cli.Commands;
 
-/// <summary><c>jepa embed</c>: JEPA embeddings of Text views, one JSON line each.</summary>
+/// <summary><c>jepa embed</c>: JEPA embeddings of Text (and Code) views, one JSON line each.</summary>
 public sealed class EmbedCommand : ICommand
 {
     /// <inheritdoc />
@@ -13,8 +13,11 @@ public sealed class EmbedCommand : ICommand
         """
         Writes the JEPA embedding Pred(Enc(text)) of each Text view (the user turn of each example of --data,
         or --text): the final hidden state at the last of k [PRED] tokens placed inside the user turn, as training
-        lays the Text view out by default (see --placement, --embed-token). One JSON line per text:
-        {"text": ..., "embedding": [...]}.
+        lays the Text view out by default (see --placement, --text-token). With --views code or both, also (or
+        instead) the embedding Enc(code) of each example's Code view (its assistant turn alone) at the token training
+        embeds it at (see --code-token). One JSON line per embedding:
+        {"index": i, "view": "text"|"code", "text": ..., "embedding": [...]}, where index is the example's and text
+        the view's content. 'jepa plot --embeddings FILE' maps them in two dimensions.
         """,
         [
             new("model", "DIR", "a saved model, a checkpoint folder or a Hugging Face model folder; its tokenizer and chat format come with it"),
@@ -25,7 +28,9 @@ public sealed class EmbedCommand : ICommand
             JepaLayoutOptions.Placement,
             OptionSpec.Flag("front-pred", "the same as --placement front"),
             JepaLayoutOptions.TextToken,
+            JepaLayoutOptions.CodeToken,
             JepaLayoutOptions.LastToken,
+            OptionSpec.Choice("views", "which views to embed (code and both need --data)", "text", "text", "code", "both"),
             CommonOptions.Adapter,
             CommonOptions.Device,
             CommonOptions.SkipBad,
@@ -41,25 +46,33 @@ public sealed class EmbedCommand : ICommand
         string modelDir = args.Required("model"), outPath = args.Required("out");
         if (args.Has("data") == args.Has("text")) throw new UsageException("give exactly one of --data FILE and --text TEXT.");
         var layout = JepaLayoutOptions.From(args, new Jepa.Training.Objective.JepaOptions { Predictors = args.NonNegativeInt("predictors") ?? 1 });
-        IReadOnlyList<string> texts = args.String("text") is { } t ? [t]
-            : DataFiles.Read(args.Required("data"), args.Flag("skip-bad"), context).Select(e => e.Text).ToArray();
+        string views = args.Choice("views") ?? "text";
+        if (views != "text" && args.Has("text")) throw new UsageException($"--views {views} embeds Code views, which --text does not have; give --data FILE.");
+        IReadOnlyList<Jepa.Training.Data.PairExample> examples = args.String("text") is { } t ? [new(null, t, "")]
+            : DataFiles.Read(args.Required("data"), args.Flag("skip-bad"), context);
         using var model = CommonOptions.OpenModel(args, modelDir);
         string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
         if (dir is not null) Directory.CreateDirectory(dir);
-        int dim = 0;
+        int dim = 0, written = 0;
         using (var w = new StreamWriter(outPath, append: false, new UTF8Encoding(false)) { NewLine = "\n" })
         {
-            foreach (string text in texts)
+            for (int i = 0; i < examples.Count; i++)
             {
                 context.Cancellation.ThrowIfCancellationRequested();
-                float[] e = model.Embed(text, layout);
+                if (views != "code") Write(i, "text", examples[i].Text, model.Embed(examples[i].Text, layout));
+                if (views != "text") Write(i, "code", examples[i].Code, model.EmbedCode(examples[i].Code, layout));
+            }
+
+            void Write(int index, string view, string content, float[] e)
+            {
                 dim = e.Length;
-                w.WriteLine(JsonLine.Of(new Dictionary<string, object?> { ["text"] = text, ["embedding"] = e }));
+                written++;
+                w.WriteLine(JsonLine.Of(new Dictionary<string, object?> { ["index"] = index, ["view"] = view, ["text"] = content, ["embedding"] = e }));
             }
         }
         context.Out.WriteLine(args.Flag("json")
-            ? JsonLine.Of(new Dictionary<string, object?> { ["count"] = texts.Count, ["dimension"] = dim, ["out"] = outPath })
-            : $"wrote {texts.Count} embedding(s) of dimension {dim} to {outPath}");
+            ? JsonLine.Of(new Dictionary<string, object?> { ["count"] = written, ["dimension"] = dim, ["out"] = outPath })
+            : $"wrote {written} embedding(s) of dimension {dim} to {outPath}");
         return ExitCodes.Ok;
     }
 }

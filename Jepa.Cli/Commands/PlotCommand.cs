@@ -4,18 +4,24 @@ using Jepa.Cli.Support;
 
 namespace Jepa.Cli.Commands;
 
-/// <summary><c>jepa plot</c>: loss and cosine curves of a run as an SVG.</summary>
+/// <summary><c>jepa plot</c>: loss and cosine curves of a run, or a 2-D map of embeddings, as an SVG.</summary>
 public sealed class PlotCommand : ICommand
 {
     /// <inheritdoc />
-    public OptionTable Options { get; } = new("plot", "RUN_DIR [--out FILE.svg]",
+    public OptionTable Options { get; } = new("plot", "RUN_DIR [--out FILE.svg]  |  --embeddings FILE.jsonl [--out FILE.svg]",
         """
         Draws the curves of a training run from RUN_DIR/metrics.jsonl as an SVG with three panels against the step:
         the losses (next-token, JEPA, and SIGReg / VICReg when on), the cosine between predicted and target
         embeddings, and the collapse monitor: the spread of each view's unit embeddings (1 ≈ distinct directions,
         0 = collapsed) and the matched-minus-mismatched pair cosine (> 0 when embeddings carry the pair's content).
+        With --embeddings, draws instead the embeddings written by 'jepa embed --views both' on their first two
+        principal components (PCA in float64), Text and Code views in two colours and each example's pair joined by
+        a line: aligned views sit close to their partner, collapsed ones pile up on one point.
         """,
-        [new("out", "FILE.svg", "where the SVG goes", "RUN_DIR/metrics.svg")],
+        [
+            new("out", "FILE.svg", "where the SVG goes", "RUN_DIR/metrics.svg, or the embeddings file with .svg"),
+            new("embeddings", "FILE.jsonl", "embeddings from 'jepa embed' to map in two dimensions"),
+        ],
         [("RUN_DIR", "a 'jepa train' run folder (or a metrics.jsonl file)")]);
 
     /// <inheritdoc />
@@ -24,7 +30,12 @@ public sealed class PlotCommand : ICommand
     /// <inheritdoc />
     public int Run(ParsedArgs args, CliContext context)
     {
-        if (args.Positionals.Count == 0) throw new UsageException("'jepa plot' needs RUN_DIR. Run 'jepa plot --help'.");
+        if (args.String("embeddings") is { } embeddings)
+        {
+            if (args.Positionals.Count > 0) throw new UsageException("give either RUN_DIR or --embeddings FILE, not both.");
+            return EmbeddingMap.Plot(embeddings, args.String("out") ?? Path.ChangeExtension(embeddings, ".svg"), context);
+        }
+        if (args.Positionals.Count == 0) throw new UsageException("'jepa plot' needs RUN_DIR or --embeddings FILE. Run 'jepa plot --help'.");
         string run = args.Positionals[0];
         string metrics = File.Exists(run) ? run : Path.Combine(run, "metrics.jsonl");
         if (!File.Exists(metrics))

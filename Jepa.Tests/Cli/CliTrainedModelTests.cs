@@ -121,6 +121,37 @@ public sealed class CliTrainedModelTests(CliRunFixture f) : IClassFixture<CliRun
     }
 
     [Fact]
+    public void EmbedBothViewsThenPlotTheirMap()
+    {
+        // Text and Code embeddings of every example, then their PCA map: a dot per embedding, a line per example's pair.
+        string emb = f.PathOf("emb-both.jsonl"), svg = f.PathOf("emb-both.svg");
+        var e = CliRunner.Run("embed", "--model", f.Model, "--data", f.Data, "--views", "both", "--out", emb, "--device", "cpu");
+        Assert.True(e.Code == 0, e.ToString());
+        var lines = JsonLines(emb);
+        Assert.Equal(24, lines.Length);
+        Assert.Equal(12, lines.Count(l => l.GetProperty("view").GetString() == "code"));
+        Assert.Equal(Enumerable.Range(0, 12), lines.Where(l => l.GetProperty("view").GetString() == "text").Select(l => l.GetProperty("index").GetInt32()));
+        Assert.Equal(0, CliRunner.Run("embed", "--model", f.Model, "--data", f.Data, "--out", f.PathOf("emb-text.jsonl"), "--device", "cpu").Code);
+        var textOnly = JsonLines(f.PathOf("emb-text.jsonl"));
+        Assert.Equal(textOnly[0].GetProperty("embedding").ToString(), lines[0].GetProperty("embedding").ToString()); // the Text view as before
+        Assert.NotEqual(lines[0].GetProperty("embedding").ToString(), lines[1].GetProperty("embedding").ToString());
+        var p = CliRunner.Run("plot", "--embeddings", emb, "--out", svg);
+        Assert.True(p.Code == 0, p.ToString());
+        Assert.Contains("12 text, 12 code; 12 pairs joined", p.Out);
+        var doc = XDocument.Load(svg);
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        var groups = doc.Descendants(ns + "g").ToList();
+        Assert.Equal(24, groups.Where(g => (string?)g.Attribute("class") == "points").Sum(g => g.Elements(ns + "circle").Count()));
+        Assert.Equal(12, groups.Single(g => (string?)g.Attribute("class") == "links").Elements(ns + "line").Count());
+        var bad = CliRunner.Run("embed", "--model", f.Model, "--text", "x", "--views", "code", "--out", emb);
+        Assert.Equal(2, bad.Code);
+        File.WriteAllText(f.PathOf("bad.jsonl"), "{\"embedding\": [1, 2]}\n{\"embedding\": [1]}\n");
+        var badPlot = CliRunner.Run("plot", "--embeddings", f.PathOf("bad.jsonl"));
+        Assert.Equal(1, badPlot.Code);
+        Assert.Contains("bad.jsonl:2:", badPlot.Err);
+    }
+
+    [Fact]
     public void PlotWritesAnSvgWithLossCosineAndCollapseMonitorPanels()
     {
         string svg = f.PathOf("curves.svg");
