@@ -66,6 +66,22 @@ public static partial class Functions
     {
         int c = w.Shape[0];
         if (x.Shape[^1] != c) throw new ArgumentException($"RmsNorm: input {x.Value.ShapeString} does not end in the weight's width {c} ({w.Name}).");
+        return RmsNormRows(tape, x, w, eps);
+    }
+
+    /// <summary>RMSNorm of each head: x [rows, H·D] is read as [rows·H, D] rows, each normalised as
+    /// x / √(mean(x²) + ε) ⊙ w with one gain w [D] shared by every head (Qwen3's q_norm and k_norm).</summary>
+    public static Variable HeadRmsNorm(this Tape tape, Variable x, Variable w, float eps)
+    {
+        int d = w.Shape[0];
+        if (x.Shape[^1] % d != 0) throw new ArgumentException($"HeadRmsNorm: input {x.Value.ShapeString} is not a whole number of heads of the weight's width {d} ({w.Name}).");
+        return RmsNormRows(tape, x, w, eps);
+    }
+
+    /// <summary>RMSNorm over consecutive rows of the weight's width (the caller has checked that they tile x).</summary>
+    private static Variable RmsNormRows(Tape tape, Variable x, Variable w, float eps)
+    {
+        int c = w.Shape[0];
         int rows = checked((int)(x.Value.Length / c));
         var y = tape.Output(x.RequiresGrad || w.RequiresGrad, [.. x.Shape]);
         var rstd = tape.Empty(rows);

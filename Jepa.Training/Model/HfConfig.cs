@@ -5,26 +5,29 @@ namespace Jepa.Training.Model;
 
 /// <summary>
 /// Reads and writes a <see cref="ModelConfig"/> as a Hugging Face <c>config.json</c> of <c>LlamaForCausalLM</c>,
-/// so saved models open in Python tools and Hugging Face Llama checkpoints open here.
+/// <c>Qwen2ForCausalLM</c> or <c>Qwen3ForCausalLM</c>, so saved models open in Python tools and Hugging Face checkpoints of
+/// the <see cref="Families"/> open here.
 /// </summary>
 public static class HfConfig
 {
     /// <summary>The Hugging Face families this loader reads: <c>model_type</c> → architecture. They share Llama's
-    /// decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) and differ only in details the config states.</summary>
+    /// decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) and differ only in details the config states (Qwen2: q/k/v
+    /// biases; Qwen3: per-head q/k RMSNorm, <see cref="ModelConfig.QkNorm"/>).</summary>
     public static IReadOnlyDictionary<string, string> Families { get; } = new Dictionary<string, string>
     {
-        ["llama"] = "LlamaForCausalLM", ["qwen2"] = "Qwen2ForCausalLM", ["mistral"] = "MistralForCausalLM",
+        ["llama"] = "LlamaForCausalLM", ["qwen2"] = "Qwen2ForCausalLM", ["qwen3"] = "Qwen3ForCausalLM", ["mistral"] = "MistralForCausalLM",
     };
 
-    /// <summary>The <c>config.json</c> text for <paramref name="c"/>: a Qwen2 config when only q/k/v carry biases
-    /// (as Qwen2 defines them), else a Llama config.</summary>
+    /// <summary>The <c>config.json</c> text for <paramref name="c"/>: a Qwen3 config when the heads have q/k norms, a Qwen2
+    /// config when only q/k/v carry biases (as Qwen2 defines them), else a Llama config.</summary>
     public static string ToJson(ModelConfig c)
     {
-        bool qwen = c.QkvBias && !c.OutputBias;
+        string type = c.QkNorm ? "qwen3" : c.QkvBias && !c.OutputBias ? "qwen2" : "llama";
+        bool qwen = type == "qwen2";
         var o = new JsonObject
         {
-            ["architectures"] = new JsonArray(qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM"),
-            ["model_type"] = qwen ? "qwen2" : "llama",
+            ["architectures"] = new JsonArray(Families[type]),
+            ["model_type"] = type,
             ["vocab_size"] = c.VocabSize,
             ["hidden_size"] = c.DModel,
             ["intermediate_size"] = c.Ffn,
@@ -39,11 +42,8 @@ public static class HfConfig
             ["tie_word_embeddings"] = c.TieEmbeddings,
             ["torch_dtype"] = "float32",
         };
-        if (!qwen)
-        {
-            o["attention_bias"] = c.QkvBias;
-            o["mlp_bias"] = false;
-        }
+        if (!qwen) o["attention_bias"] = c.QkvBias;
+        if (type == "llama") o["mlp_bias"] = false;
         else o["use_sliding_window"] = false;
         if (c.RopeScaling is { } r)
         {
@@ -102,7 +102,7 @@ public static class HfConfig
         Unsupported(type == "mistral" && (int?)o["sliding_window"] is { } w && w < maxPositions, "a sliding_window shorter than max_position_embeddings");
         bool attentionBias = (bool?)o["attention_bias"] ?? false;
         int heads = Int("num_attention_heads"), hidden = Int("hidden_size");
-        int headDim = (int?)o["head_dim"] ?? 0;
+        int headDim = (int?)o["head_dim"] ?? (type == "qwen3" ? 128 : 0); // Qwen3Config's default head_dim is 128
         return new ModelConfig(
             Int("vocab_size"), hidden, Int("num_hidden_layers"), heads,
             (int?)o["num_key_value_heads"] ?? heads, Int("intermediate_size"),
@@ -112,7 +112,8 @@ public static class HfConfig
             HeadSize: headDim == hidden / heads && hidden % heads == 0 ? 0 : headDim,
             QkvBias: type == "qwen2" || attentionBias,
             OutputBias: type != "qwen2" && attentionBias,
-            RopeScaling: ParseRopeScaling(o["rope_scaling"] as JsonObject, source)).Validate();
+            RopeScaling: ParseRopeScaling(o["rope_scaling"] as JsonObject, source),
+            QkNorm: type == "qwen3").Validate();
     }
 
     private static RopeScaling? ParseRopeScaling(JsonObject? r, string source)

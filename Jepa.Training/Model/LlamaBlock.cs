@@ -16,12 +16,16 @@ namespace Jepa.Training.Model;
 /// <param name="Bk">self_attn.k_proj.bias [Hkv·D], or null.</param>
 /// <param name="Bv">self_attn.v_proj.bias [Hkv·D], or null.</param>
 /// <param name="Bo">self_attn.o_proj.bias [C], or null.</param>
+/// <param name="QNorm">self_attn.q_norm.weight [D], the per-head query RMSNorm gain (Qwen3), or null.</param>
+/// <param name="KNorm">self_attn.k_norm.weight [D], the per-head key RMSNorm gain (Qwen3), or null.</param>
 public sealed record LlamaBlock(
     Parameter AttnNorm, Parameter Wq, Parameter Wk, Parameter Wv, Parameter Wo,
     Parameter MlpNorm, Parameter Gate, Parameter Up, Parameter Down,
-    Parameter? Bq = null, Parameter? Bk = null, Parameter? Bv = null, Parameter? Bo = null)
+    Parameter? Bq = null, Parameter? Bk = null, Parameter? Bv = null, Parameter? Bo = null,
+    Parameter? QNorm = null, Parameter? KNorm = null)
 {
-    /// <summary>The block's parameters in a fixed order (biases, when present, after their weights' block order).</summary>
+    /// <summary>The block's parameters in a fixed order (biases, when present, after their weights' block order; then the
+    /// q/k norms, when present).</summary>
     public IEnumerable<Parameter> Parameters =>
-        new Parameter?[] { AttnNorm, Wq, Wk, Wv, Wo, MlpNorm, Gate, Up, Down, Bq, Bk, Bv, Bo }.OfType<Parameter>();
+        new Parameter?[] { AttnNorm, Wq, Wk, Wv, Wo, MlpNorm, Gate, Up, Down, Bq, Bk, Bv, Bo, QNorm, KNorm }.OfType<Parameter>();
 }

@@ -8,7 +8,9 @@ namespace Jepa.Training.Model;
 /// <summary>
 /// A decoder-only Llama-family language model: token embedding; N blocks of RMSNorm → causal
 /// grouped-query attention with RoPE → residual, RMSNorm → SwiGLU MLP → residual; final RMSNorm; LM head
-/// (tied to the embedding or not). Parameter names follow Hugging Face's <c>LlamaForCausalLM</c>.
+/// (tied to the embedding or not). Qwen3 (<see cref="ModelConfig.QkNorm"/>) also RMS-normalises each query and key head
+/// between its projection and RoPE. Parameter names follow Hugging Face's <c>LlamaForCausalLM</c> (and
+/// <c>Qwen3ForCausalLM</c>'s <c>q_norm</c>, <c>k_norm</c>).
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
@@ -143,9 +145,19 @@ public sealed class LlamaModel : IDisposable
         return tape.LoraLinear(x, w, bias, xa, adapter.B, Lora.Scale);
     }
 
+    /// <summary>The query (<paramref name="target"/> 0) or key (1) heads of <paramref name="layer"/>, [B·T, heads·D]: the
+    /// projection, each head RMS-normalised by <paramref name="norm"/> when the model has q/k norms (Qwen3), then RoPE.</summary>
+    private Variable RopedHeads(Tape tape, Variable h, int layer, int target, Parameter w, Parameter? bias, Parameter? norm,
+        int B, int T, int heads, Tensor positions)
+    {
+        var x = Project(tape, h, layer, target, w, bias);
+        if (norm is not null) x = tape.HeadRmsNorm(x, norm, (float)Config.NormEps);
+        return tape.Rope(x, B, T, heads, Config.HeadDim, Rope, positions, Convention);
+    }
+
     /// <summary>
     /// A randomly initialised model: normal(0, 0.02) weights, residual output projections (o_proj,
-    /// down_proj) scaled by 1/√(2·layers), norms at one. Parameter i draws from Philox stream i of
+    /// down_proj) scaled by 1/√(2·layers), norms (q/k norms included) at one. Parameter i draws from Philox stream i of
     /// <paramref name="seed"/>, so the weights depend on the seed alone.
     /// </summary>
     public static LlamaModel Create(ModelConfig config, KernelLibrary ops, ulong seed)
@@ -193,7 +205,9 @@ public sealed class LlamaModel : IDisposable
                 Zeros(config.QkvBias, p + "self_attn.q_proj.bias", q),
                 Zeros(config.QkvBias, p + "self_attn.k_proj.bias", kv),
                 Zeros(config.QkvBias, p + "self_attn.v_proj.bias", kv),
-                Zeros(config.OutputBias, p + "self_attn.o_proj.bias", c));
+                Zeros(config.OutputBias, p + "self_attn.o_proj.bias", c),
+                config.QkNorm ? Ones(p + "self_attn.q_norm.weight", d) : null,
+                config.QkNorm ? Ones(p + "self_attn.k_norm.weight", d) : null);
         }
         var norm = Ones("model.norm.weight", c);
         var head = config.TieEmbeddings ? null : Normal("lm_head.weight", std, true, config.VocabSize, c);
@@ -251,7 +265,9 @@ public sealed class LlamaModel : IDisposable
                     config.QkvBias ? P(p + "self_attn.q_proj.bias", false, q) : null,
                     config.QkvBias ? P(p + "self_attn.k_proj.bias", false, kv) : null,
                     config.QkvBias ? P(p + "self_attn.v_proj.bias", false, kv) : null,
-                    config.OutputBias ? P(p + "self_attn.o_proj.bias", false, c) : null);
+                    config.OutputBias ? P(p + "self_attn.o_proj.bias", false, c) : null,
+                    config.QkNorm ? P(p + "self_attn.q_norm.weight", false, d) : null,
+                    config.QkNorm ? P(p + "self_attn.k_norm.weight", false, d) : null);
             }
             var norm = P("model.norm.weight", false, c);
             var head = config.TieEmbeddings ? null : P("lm_head.weight", true, config.VocabSize, c);
@@ -285,8 +301,8 @@ public sealed class LlamaModel : IDisposable
         {
             var blk = Blocks[l];
             var h = tape.RmsNorm(x, blk.AttnNorm, eps);
-            var q = tape.Rope(Project(tape, h, l, 0, blk.Wq, blk.Bq), B, T, H, D, Rope, batch.Positions, Convention);
-            var k = tape.Rope(Project(tape, h, l, 1, blk.Wk, blk.Bk), B, T, Hkv, D, Rope, batch.Positions, Convention);
+            var q = RopedHeads(tape, h, l, 0, blk.Wq, blk.Bq, blk.QNorm, B, T, H, batch.Positions);
+            var k = RopedHeads(tape, h, l, 1, blk.Wk, blk.Bk, blk.KNorm, B, T, Hkv, batch.Positions);
             var v = Project(tape, h, l, 2, blk.Wv, blk.Bv);
             var a = tape.Attention(q, k, v, B, T, H, Hkv, D, batch.Segments);
             x = tape.Add(x, Project(tape, a, l, 3, blk.Wo, blk.Bo));
@@ -320,8 +336,8 @@ public sealed class LlamaModel : IDisposable
         {
             var blk = Blocks[l];
             var h = tape.RmsNorm(x, blk.AttnNorm, eps);
-            var q = tape.Rope(Project(tape, h, l, 0, blk.Wq, blk.Bq), B, tq, H, D, Rope, batch.Positions, Convention);
-            var k = tape.Rope(Project(tape, h, l, 1, blk.Wk, blk.Bk), B, tq, Hkv, D, Rope, batch.Positions, Convention);
+            var q = RopedHeads(tape, h, l, 0, blk.Wq, blk.Bq, blk.QNorm, B, tq, H, batch.Positions);
+            var k = RopedHeads(tape, h, l, 1, blk.Wk, blk.Bk, blk.KNorm, B, tq, Hkv, batch.Positions);
             var v = Project(tape, h, l, 2, blk.Wv, blk.Bv);
             Ops.CachedAttention.Append(k.Value.View, cache.Keys[l].View, B, tq, start, cache.MaxLength, Hkv, D);
             Ops.CachedAttention.Append(v.Value.View, cache.Values[l].View, B, tq, start, cache.MaxLength, Hkv, D);

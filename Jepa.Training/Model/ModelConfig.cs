@@ -21,6 +21,8 @@ namespace Jepa.Training.Model;
 /// <param name="QkvBias">True when the q, k and v projections carry biases (Qwen2; Llama's <c>attention_bias</c>).</param>
 /// <param name="OutputBias">True when the attention output projection carries a bias (Llama's <c>attention_bias</c>).</param>
 /// <param name="RopeScaling">Rescaled RoPE frequencies (Llama 3.1+), or null.</param>
+/// <param name="QkNorm">True when each query and key head is RMS-normalised (gains of width <see cref="HeadDim"/>) after its
+/// projection and before RoPE (Qwen3's <c>q_norm</c> and <c>k_norm</c>).</param>
 public sealed record ModelConfig(
     int VocabSize,
     int DModel,
@@ -36,7 +38,8 @@ public sealed record ModelConfig(
     int HeadSize = 0,
     bool QkvBias = false,
     bool OutputBias = false,
-    RopeScaling? RopeScaling = null)
+    RopeScaling? RopeScaling = null,
+    bool QkNorm = false)
 {
     /// <summary>Per-head width: <see cref="HeadSize"/> when set, else <c>DModel / Heads</c>.</summary>
     [JsonIgnore]
@@ -74,6 +77,8 @@ public sealed record ModelConfig(
             throw new ArgumentException($"Model config: {nameof(NormEps)} must be in (0, 1), got {NormEps}.", nameof(NormEps));
         if (OutputBias && !QkvBias)
             throw new ArgumentException($"Model config: {nameof(OutputBias)} needs {nameof(QkvBias)} (no Hugging Face family biases only the output projection).", nameof(OutputBias));
+        if (QkNorm && QkvBias != OutputBias)
+            throw new ArgumentException($"Model config: {nameof(QkNorm)} (Qwen3) biases either all four attention projections or none ({nameof(QkvBias)} {QkvBias}, {nameof(OutputBias)} {OutputBias}).", nameof(OutputBias));
         RopeScaling?.Validate();
         long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
         foreach (var (what, n) in new[] { ("the embedding (vocab_size × d_model)", VocabSize * c), ("a query projection (heads × head width × d_model)", q * c),
@@ -91,13 +96,13 @@ public sealed record ModelConfig(
     /// A lower bound on the bytes of activations one training step keeps for its backward pass through the next-token pass of
     /// <paramref name="batch"/> sequences of <paramref name="length"/> tokens, in float32: per token and layer the block's input,
     /// its two norm outputs, q, k, v, the attention output, the gate, up and activated feed-forward states (the attention keeps
-    /// only its row log-sum-exp, not the T × T scores), plus the final norm and one row of logits. The JEPA views, temporary
+    /// only its row log-sum-exp, not the T × T scores), with <see cref="QkNorm"/> the normalised q and k, plus the final norm and one row of logits. The JEPA views, temporary
     /// buffers and gradients come on top.
     /// </summary>
     public long ActivationBytes(int batch, int length)
     {
         long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
-        long perToken = Layers * (3 * c + 2 * q + 2 * kv + 3L * Ffn) + c + VocabSize;
+        long perToken = Layers * (3 * c + 2 * q + 2 * kv + 3L * Ffn + (QkNorm ? q + kv : 0)) + c + VocabSize;
         return checked((long)batch * length * perToken * sizeof(float));
     }
 
@@ -105,7 +110,7 @@ public sealed record ModelConfig(
     public long ParameterCount()
     {
         long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
-        long perLayer = 2 * c + c * q + 2 * c * kv + q * c + 3 * c * Ffn + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? c : 0);
+        long perLayer = 2 * c + c * q + 2 * c * kv + q * c + 3 * c * Ffn + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? c : 0) + (QkNorm ? 2L * HeadDim : 0);
         return VocabSize * c + Layers * perLayer + c + (TieEmbeddings ? 0 : VocabSize * c);
     }
 
