@@ -8,7 +8,8 @@
 #   scripts/ptx-check.sh [--arch sm_90,sm_80] [--out DIR]
 #
 # --out keeps the PTX, cubins, ptxas logs and SASS listings in DIR (default: a temporary folder, removed).
-# JEPA=path/to/jepa uses that binary instead of building Jepa.Cli (Release).
+# JEPA=path/to/jepa uses that binary instead of building Jepa.Cli (Release); PTXAS_FLAGS adds ptxas options
+# (e.g. PTXAS_FLAGS=-maxrregcount=32 shows which kernels would spill under that register limit).
 #
 # The tools (ptxas, cuobjdump, nvdisasm: static x86-64 binaries from Debian 12's non-free package
 # nvidia-cuda-toolkit 11.8) are fetched into .tools/cuda-11.8/ (git-ignored) when missing; nothing is installed.
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --arch) archs=${2:?--arch needs a value, e.g. sm_90,sm_80}; shift 2 ;;
     --out) out=${2:?--out needs a folder}; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "ptx-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -146,7 +147,8 @@ for arch in "${arch_list[@]}"; do
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   for ptx in "$dir"/*.ptx; do
     name=$(basename "$ptx" .ptx)
-    if ! ptxas -arch="$arch" -v -o "$dir/$name.cubin" "$ptx" >"$dir/$name.ptxas.log" 2>&1; then
+    # shellcheck disable=SC2086 # PTXAS_FLAGS is a list of options
+    if ! ptxas -arch="$arch" -v ${PTXAS_FLAGS:-} -o "$dir/$name.cubin" "$ptx" >"$dir/$name.ptxas.log" 2>&1; then
       echo "| $name | ASSEMBLER ERROR | | | | | | | | | | | |"
       sed 's/^/    /' "$dir/$name.ptxas.log" >&2
       failures+=("$arch $name: ptxas failed")

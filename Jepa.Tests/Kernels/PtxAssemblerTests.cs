@@ -41,26 +41,25 @@ public sealed class PtxAssemblerTests : IDisposable
         }
     }
 
-    /// <summary>ptxas -v on every kernel for SM 90 (H100/H200) and SM 80 (A100): each assembles, and none spills.</summary>
+    /// <summary>ptxas -v on every kernel for SM 90 (H100/H200): each assembles, and none spills. SM 80 (A100) is left to
+    /// <c>scripts/ptx-check.sh</c>, which assembles both, to keep this test to a few seconds.</summary>
     [PtxasFact]
-    public void EveryKernelAssemblesWithoutSpills()
+    public void EveryKernelAssemblesWithoutSpillsForSm90()
     {
+        const string arch = "sm_90";
         string ptxas = CudaTools.Ptxas!;
-        var problems = new List<string>();
-        foreach (string arch in Architectures)
+        Emit(arch);
+        var problems = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.ForEach(Directory.GetFiles(Path.Combine(_root, arch), "*.ptx"), ptx =>
         {
-            Emit(arch);
-            foreach (string ptx in Directory.GetFiles(Path.Combine(_root, arch), "*.ptx").Order(StringComparer.Ordinal))
-            {
-                string name = Path.GetFileNameWithoutExtension(ptx);
-                var (code, log) = Run(ptxas, $"-arch={arch}", "-v", "-o", Path.ChangeExtension(ptx, ".cubin"), ptx);
-                var spills = Regex.Match(log, @"(\d+) bytes spill stores, (\d+) bytes spill loads");
-                if (code != 0) problems.Add($"{arch} {name}: ptxas exit {code}: {log.Trim()}");
-                else if (!spills.Success) problems.Add($"{arch} {name}: no spill line in ptxas -v output: {log.Trim()}");
-                else if (spills.Groups[1].Value != "0" || spills.Groups[2].Value != "0") problems.Add($"{arch} {name}: {spills.Value}");
-            }
-        }
-        Assert.True(problems.Count == 0, string.Join("\n", problems));
+            string name = Path.GetFileNameWithoutExtension(ptx);
+            var (code, log) = Run(ptxas, $"-arch={arch}", "-v", "-o", Path.ChangeExtension(ptx, ".cubin"), ptx);
+            var spills = Regex.Match(log, @"(\d+) bytes spill stores, (\d+) bytes spill loads");
+            if (code != 0) problems.Add($"{name}: ptxas exit {code}: {log.Trim()}");
+            else if (!spills.Success) problems.Add($"{name}: no spill line in ptxas -v output: {log.Trim()}");
+            else if (spills.Groups[1].Value != "0" || spills.Groups[2].Value != "0") problems.Add($"{name}: {spills.Value}");
+        });
+        Assert.True(problems.IsEmpty, string.Join("\n", problems.Order(StringComparer.Ordinal)));
     }
 
     /// <summary>Runs <c>jepa ptx</c> for <paramref name="arch"/> and returns each kernel's PTX by name.</summary>
