@@ -14,7 +14,7 @@ public static class CliApp
     [
         new TrainCommand(), new ExperimentCommand(), new EvalCommand(), new ScoreCommand(), new GenerateCommand(), new EmbedCommand(), new DataRegexCommand(),
         new DataSplitCommand(), new TokenizerTrainCommand(),
-        new ExportCommand(), new ForwardCommand(), new DevicesCommand(), new SelfTestCommand(), new BenchCommand(), new PlotCommand(),
+        new ExportCommand(), new ForwardCommand(), new DevicesCommand(), new SelfTestCommand(), new BenchCommand(), new PtxCommand(), new PlotCommand(),
     ];
 
     /// <summary>

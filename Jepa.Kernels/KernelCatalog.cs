@@ -22,9 +22,13 @@ public static class KernelCatalog
 
     /// <summary>The outcome of compiling one kernel to PTX.</summary>
     /// <param name="Name">The kernel.</param>
-    /// <param name="PtxBytes">Size of the generated PTX, 0 on failure.</param>
+    /// <param name="Ptx">The generated PTX module (one <c>.entry</c>), empty on failure.</param>
     /// <param name="Error">The compiler's message, or null.</param>
-    public sealed record PtxResult(string Name, int PtxBytes, string? Error);
+    public sealed record PtxResult(string Name, string Ptx, string? Error)
+    {
+        /// <summary>Size of the generated PTX, 0 on failure.</summary>
+        public int PtxBytes => Ptx.Length;
+    }
 
     /// <summary>All kernels, ordered by name.</summary>
     public static IReadOnlyList<Entry> All()
@@ -43,7 +47,9 @@ public static class KernelCatalog
         return list.OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Compiles every kernel to PTX for <paramref name="architecture"/> without a GPU.</summary>
+    /// <summary>Compiles every kernel to PTX for <paramref name="architecture"/> without a GPU. The PTX declares
+    /// <paramref name="instructionSet"/> as its <c>.version</c>: ISA 7.8 is the newest that CUDA 11.8's <c>ptxas</c>
+    /// accepts (what <c>scripts/ptx-check.sh</c> assembles), and it already covers SM 90.</summary>
     public static IReadOnlyList<PtxResult> CompilePtx(CudaArchitecture architecture, CudaInstructionSet instructionSet)
     {
         using var context = Context.Create(b => b.Cuda().EnableAlgorithms());
@@ -57,11 +63,11 @@ public static class KernelCatalog
                     ? EntryPointDescription.FromImplicitlyGroupedKernel(e.Method)
                     : EntryPointDescription.FromExplicitlyGroupedKernel(e.Method);
                 var compiled = (PTXCompiledKernel)backend.Compile(desc, default(KernelSpecialization));
-                results.Add(new PtxResult(e.Name, compiled.PTXAssembly.Length, null));
+                results.Add(new PtxResult(e.Name, compiled.PTXAssembly, null));
             }
             catch (Exception ex)
             {
-                results.Add(new PtxResult(e.Name, 0, ex.GetBaseException().Message));
+                results.Add(new PtxResult(e.Name, "", ex.GetBaseException().Message));
             }
         }
         return results;
