@@ -50,32 +50,21 @@ public sealed class PlotCommand : ICommand
         var gap = new List<(double, double)>();
         var textSpread = new List<(double, double)>();
         var codeSpread = new List<(double, double)>();
-        int lineNo = 0;
-        foreach (string line in File.ReadLines(metrics))
+        JsonlObjects.Read(metrics, (r, lineNo) =>
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                var r = doc.RootElement;
-                if (r.ValueKind != JsonValueKind.Object || !r.TryGetProperty("step", out var s) || s.ValueKind != JsonValueKind.Number)
-                    throw new InvalidDataException($"{metrics}:{lineNo}: expected an object with a numeric \"step\".");
-                double step = s.GetDouble();
-                Add(lm, r, "lm_loss", step);
-                Add(jepa, r, "jepa_loss", step);
-                Add(cos, r, "cosine", step);
-                Add(sig, r, "sigreg", step);
-                Add(vic, r, "vicreg", step);
-                Add(gap, r, "pair_gap", step);
-                Add(textSpread, r, "text_spread", step);
-                Add(codeSpread, r, "code_spread", step);
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{metrics}:{lineNo}: invalid JSON ({e.Message}).", e);
-            }
-        }
+            if (!r.TryGetProperty("step", out var s) || s.ValueKind != JsonValueKind.Number)
+                throw new InvalidDataException($"{metrics}:{lineNo}: expected an object with a numeric \"step\".");
+            double step = s.GetDouble();
+            Add(lm, r, "lm_loss", step);
+            Add(jepa, r, "jepa_loss", step);
+            Add(cos, r, "cosine", step);
+            Add(sig, r, "sigreg", step);
+            Add(vic, r, "vicreg", step);
+            Add(gap, r, "pair_gap", step);
+            Add(textSpread, r, "text_spread", step);
+            Add(codeSpread, r, "code_spread", step);
+            return step;
+        });
         if (lm.Count == 0) throw new InvalidDataException($"{metrics}: no steps to plot.");
         string svg = SvgPlot.Render($"training run: {Path.GetFileName(Path.GetFullPath(run).TrimEnd(Path.DirectorySeparatorChar))}", "step",
         [

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Jepa.Cli.Support;
 
 namespace Jepa.Cli.Experiments;
 
@@ -62,26 +63,14 @@ public sealed record RunResult(ExperimentRun Run, IReadOnlyList<KeyValuePair<str
     public static IReadOnlyList<CurvePoint> ReadCurve(string path)
     {
         if (!File.Exists(path)) return [];
-        var points = new List<CurvePoint>();
-        int lineNo = 0;
-        foreach (string line in File.ReadLines(path))
+        var points = JsonlObjects.Read(path, (r, lineNo) =>
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                var r = doc.RootElement;
-                if (r.ValueKind != JsonValueKind.Object || !r.TryGetProperty("step", out var s) || !s.TryGetInt32(out int step)
-                    || !r.TryGetProperty("epoch", out var e) || e.ValueKind != JsonValueKind.Number)
-                    throw new InvalidDataException($"{path}:{lineNo}: expected an object with a numeric \"epoch\" and an integer \"step\".");
-                points.Add(new CurvePoint(e.GetDouble(), step, MetricsOf(r)));
-            }
-            catch (JsonException ex)
-            {
-                throw new InvalidDataException($"{path}:{lineNo}: invalid JSON ({ex.Message}).", ex);
-            }
-        }
+            int step = 0;
+            if (!r.TryGetProperty("step", out var s) || s.ValueKind != JsonValueKind.Number || !s.TryGetInt32(out step)
+                || !r.TryGetProperty("epoch", out var e) || e.ValueKind != JsonValueKind.Number)
+                throw new InvalidDataException($"{path}:{lineNo}: expected an object with a numeric \"epoch\" and an integer \"step\".");
+            return new CurvePoint(e.GetDouble(), step, MetricsOf(r));
+        });
         return points;
     }
 }

@@ -20,39 +20,27 @@ public static class EmbeddingMap
     public static IReadOnlyList<Entry> Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Embeddings file '{path}' does not exist.", path);
-        var entries = new List<Entry>();
-        int lineNo = 0;
-        foreach (string line in File.ReadLines(path))
+        var entries = JsonlObjects.Read(path, (r, lineNo) =>
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
+            if (!r.TryGetProperty("embedding", out var e) || e.ValueKind != JsonValueKind.Array || e.GetArrayLength() == 0)
+                throw new InvalidDataException($"{path}:{lineNo}: expected a non-empty \"embedding\" array.");
+            var v = new float[e.GetArrayLength()];
+            int i = 0;
+            foreach (var x in e.EnumerateArray())
             {
-                using var doc = JsonDocument.Parse(line);
-                var r = doc.RootElement;
-                if (r.ValueKind != JsonValueKind.Object || !r.TryGetProperty("embedding", out var e) || e.ValueKind != JsonValueKind.Array || e.GetArrayLength() == 0)
-                    throw new InvalidDataException($"{path}:{lineNo}: expected an object with a non-empty \"embedding\" array.");
-                var v = new float[e.GetArrayLength()];
-                int i = 0;
-                foreach (var x in e.EnumerateArray())
-                {
-                    if (x.ValueKind != JsonValueKind.Number || !float.IsFinite(x.GetSingle()))
-                        throw new InvalidDataException($"{path}:{lineNo}: embedding element {i} is not a finite number.");
-                    v[i++] = x.GetSingle();
-                }
-                if (entries.Count > 0 && v.Length != entries[0].Vector.Length)
-                    throw new InvalidDataException($"{path}:{lineNo}: an embedding of {v.Length} values, where the first line's has {entries[0].Vector.Length}.");
-                string view = r.TryGetProperty("view", out var vw) && vw.ValueKind == JsonValueKind.String ? vw.GetString()! : "text";
-                int index = r.TryGetProperty("index", out var ix) && ix.ValueKind == JsonValueKind.Number && ix.TryGetInt32(out int n) ? n : lineNo - 1;
-                entries.Add(new Entry(index, view, v));
+                if (x.ValueKind != JsonValueKind.Number || !float.IsFinite(x.GetSingle()))
+                    throw new InvalidDataException($"{path}:{lineNo}: embedding element {i} is not a finite number.");
+                v[i++] = x.GetSingle();
             }
-            catch (JsonException ex)
-            {
-                throw new InvalidDataException($"{path}:{lineNo}: invalid JSON ({ex.Message}).", ex);
-            }
-        }
+            string view = r.TryGetProperty("view", out var vw) && vw.ValueKind == JsonValueKind.String ? vw.GetString()! : "text";
+            int index = r.TryGetProperty("index", out var ix) && ix.ValueKind == JsonValueKind.Number && ix.TryGetInt32(out int n) ? n : lineNo - 1;
+            return (Line: lineNo, Entry: new Entry(index, view, v));
+        });
+        foreach (var (line, entry) in entries)
+            if (entry.Vector.Length != entries[0].Entry.Vector.Length)
+                throw new InvalidDataException($"{path}:{line}: an embedding of {entry.Vector.Length} values, where the first's has {entries[0].Entry.Vector.Length}.");
         if (entries.Count < 2) throw new InvalidDataException($"{path}: a map needs at least two embeddings, found {entries.Count}.");
-        return entries;
+        return entries.Select(e => e.Entry).ToList();
     }
 
     /// <summary>Writes the map of <paramref name="path"/>'s embeddings to <paramref name="outPath"/> and says so.</summary>

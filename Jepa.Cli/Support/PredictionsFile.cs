@@ -21,27 +21,13 @@ public static class PredictionsFile
     public static IReadOnlyList<SavedPrediction> Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Predictions file '{path}' does not exist.", path);
-        var result = new List<SavedPrediction>();
-        int lineNo = 0;
-        foreach (string line in File.ReadLines(path))
+        var result = JsonlObjects.Read(path, (root, lineNo) =>
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}:{lineNo}: expected a JSON object.");
-                string prediction = OptionalString(root, "prediction", path, lineNo)
-                    ?? throw new InvalidDataException($"{path}:{lineNo}: no \"prediction\" (is this a predictions file from jepa eval --out or a run's eval.jsonl?).");
-                result.Add(new SavedPrediction(lineNo, OptionalString(root, "text", path, lineNo), OptionalString(root, "reference", path, lineNo),
-                    prediction, OptionalString(root, "error", path, lineNo)));
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{path}:{lineNo}: not JSON ({e.Message.Split('.')[0]}).");
-            }
-        }
+            string prediction = OptionalString(root, "prediction", path, lineNo)
+                ?? throw new InvalidDataException($"{path}:{lineNo}: no \"prediction\" (is this a predictions file from jepa eval --out or a run's eval.jsonl?).");
+            return new SavedPrediction(lineNo, OptionalString(root, "text", path, lineNo), OptionalString(root, "reference", path, lineNo),
+                prediction, OptionalString(root, "error", path, lineNo));
+        });
         if (result.Count == 0) throw new InvalidDataException($"{path}: no predictions.");
         return result;
     }

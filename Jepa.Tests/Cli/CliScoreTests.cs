@@ -83,7 +83,7 @@ public sealed class CliScoreTests : IDisposable
     public void BadInputIsOneLine()
     {
         var (data, _) = Reviews();
-        OneLine(CliRunner.Run("score", "--predictions", Write("bad.jsonl", Prediction("a", "b", "c"), "{not json")), 1, "bad.jsonl:2: not JSON");
+        OneLine(CliRunner.Run("score", "--predictions", Write("bad.jsonl", Prediction("a", "b", "c"), "{not json")), 1, "bad.jsonl:2: invalid JSON");
         OneLine(CliRunner.Run("score", "--predictions", Write("nopred.jsonl", "{\"text\": \"a\"}")), 1, "nopred.jsonl:1: no \"prediction\"");
         OneLine(CliRunner.Run("score", "--predictions", Write("notext.jsonl", "{\"prediction\": \"a\"}")), 1, "notext.jsonl:1: no \"text\"");
         OneLine(CliRunner.Run("score", "--predictions", Path.Combine(_root, "none.jsonl"), "--data", data), 1, "does not exist");
