@@ -16,7 +16,9 @@ public sealed class PlotCommand : ICommand
         0 = collapsed) and the matched-minus-mismatched pair cosine (> 0 when embeddings carry the pair's content).
         With --embeddings, draws instead the embeddings written by 'jepa embed --views both' on their first two
         principal components (PCA in float64), Text and Code views in two colours and each example's pair joined by
-        a line: aligned views sit close to their partner, collapsed ones pile up on one point.
+        a line: aligned views sit close to their partner. The map is centred and scaled to fit, so a direction every
+        embedding shares (the collapse the training monitor reports) does not show in it; the command prints each
+        view's spread beside it (about 1 for distinct directions, 0 collapsed).
         """,
         [
             new("out", "FILE.svg", "where the SVG goes", "RUN_DIR/metrics.svg, or the embeddings file with .svg"),

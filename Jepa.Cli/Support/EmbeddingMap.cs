@@ -68,8 +68,14 @@ public static class EmbeddingMap
         string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
         if (dir is not null) Directory.CreateDirectory(dir);
         Jepa.Core.AtomicFile.WriteAllText(outPath, svg);
+        var spreads = views.Select(v =>
+        {
+            var rows = entries.Where(e => e.View == v).Select(e => e.Vector).ToList();
+            return rows.Count < 2 ? double.NaN
+                : Jepa.Training.Training.CollapseMonitor.Measure(rows.SelectMany(r => r).ToArray(), rows.Count, rows[0].Length).Spread;
+        }).ToList();
         context.Out.WriteLine(string.Create(inv,
-            $"wrote {outPath} ({entries.Count} embeddings: {string.Join(", ", views.Select((v, i) => $"{points[i].Count} {v}"))}; {links.Count} pairs joined; PC1 {100 * pca.Explained(0):F1} %, PC2 {100 * pca.Explained(1):F1} % of the variance)"));
+            $"wrote {outPath} ({entries.Count} embeddings: {string.Join(", ", views.Select((v, i) => $"{points[i].Count} {v}"))}; {links.Count} pairs joined; PC1 {100 * pca.Explained(0):F1} %, PC2 {100 * pca.Explained(1):F1} % of the variance; spread {string.Join(", ", views.Select((v, i) => $"{v} {spreads[i]:F2}"))})"));
         return ExitCodes.Ok;
     }
 }
