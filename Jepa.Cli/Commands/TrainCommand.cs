@@ -88,7 +88,7 @@ public sealed class TrainCommand : ICommand
             OptionSpec.Flag("front-pred", "the same as --placement front (the paper's front_pred)"),
             JepaLayoutOptions.TextToken,
             JepaLayoutOptions.CodeToken,
-            OptionSpec.Choice("labels", "next tokens the LM loss trains on: the whole conversation (as the paper's collator; the default), or the answer only", "conversation", "conversation", "answer"),
+            OptionSpec.Choice("labels", "next tokens the LM loss trains on: the whole conversation (as the paper's collator, and its --train_all; the default), the answer only, or the user's message alone with the answer left out of the sequence (with --plain, the paper's --plain --train_all, as its paraphrase pretraining)", "conversation", "conversation", "answer", "text"),
             new("sigreg", "β", "weight of SIGReg (LeJEPA's Epps–Pulley test of isotropic Gaussian embeddings over random projections) on each view", "0"),
             new("sigreg-slices", "M", "random projections per step of --sigreg", "256"),
             OptionSpec.Flag("center", "measure the JEPA distance between batch-centred embeddings (each view minus its batch mean)"),
@@ -340,7 +340,7 @@ public sealed class TrainCommand : ICommand
             Lambda = a.Float("lambda") ?? 1f,
             Gamma = a.Float("gamma") ?? 1f,
             Predictors = a.NonNegativeInt("predictors") ?? 1,
-            Labels = a.Choice("labels") == "answer" ? LabelReach.Answer : LabelReach.Conversation,
+            Labels = a.Choice("labels") switch { "answer" => LabelReach.Answer, "text" => LabelReach.Text, _ => LabelReach.Conversation },
             SigReg = a.Float("sigreg") ?? 0f,
             SigRegSlices = a.PositiveInt("sigreg-slices") ?? 256,
             VicReg = a.Float("vicreg") ?? 0f,
@@ -530,7 +530,12 @@ public sealed class TrainCommand : ICommand
                     + (jepa.VicReg > 0 ? string.Create(inv, $", VICReg {jepa.VicReg:G3}") : "")
                     + (jepa.LambdaWarmup > 0 ? $", λ warm-up {jepa.LambdaWarmup}" : "")
                 : "next-token baseline (λ = 0)";
-            objective += jepa.Labels == LabelReach.Conversation ? "; LM loss on the whole conversation" : "; LM loss on the answer";
+            objective += jepa.Labels switch
+            {
+                LabelReach.Conversation => "; LM loss on the whole conversation",
+                LabelReach.Text => "; LM loss on the user's message alone",
+                _ => "; LM loss on the answer",
+            };
             context.Error.WriteLine(string.Create(inv,
                 $"training {total} steps × {options.BatchSize * options.GradAccumulation} examples, lr {options.LearningRate:G3}, {objective}"));
             if (resumeFrom is not null) context.Error.WriteLine($"resuming from {resumeFrom}");

@@ -33,6 +33,25 @@ public sealed class PlainFormatTests
     }
 
     [Fact]
+    public void TextLabelsTrainTheMessageAloneAsThePapersPlainTrainAll()
+    {
+        var e = new ChatTemplate(Tokenizer, ChatFormat.PlainJepa).Encode(new PairExample("be brief", "hi", "OK"), maxLength: 64);
+        // finetune.py --plain --train_all: messages[1] + "<|eot_id|>" after BOS, every next token labelled; no answer.
+        var (ids, labels) = e.LanguageModelSequence(LabelReach.Text);
+        Assert.Equal([Bos, h, i, End], ids);
+        Assert.Equal([h, i, End, Ignore], labels);
+        Assert.Equal((e.Full, e.Labels), e.LanguageModelSequence(LabelReach.Answer));
+        Assert.Equal(e.ConversationLabels(), e.LanguageModelSequence(LabelReach.Conversation).Labels);
+        // The views are unchanged: the answer is seen only as the Code view.
+        Assert.Equal([Bos, h, i], e.TextView);
+        Assert.Equal([Bos, O, K], e.CodeView);
+        // Cut to 4 tokens, the message loses its end first and the end-of-turn token stays.
+        var cut = new ChatTemplate(Tokenizer, ChatFormat.PlainJepa).Encode(new PairExample(null, "hi!!", "OK"), maxLength: 4);
+        Assert.Equal([Bos, h, i, End], cut.LanguageModelSequence(LabelReach.Text).Ids);
+        Assert.True(cut.Truncated);
+    }
+
+    [Fact]
     public void PlainViewsAreEmbeddedAfterThePredictorsAndAtTheLastAnswerToken()
     {
         var e = new ChatTemplate(Tokenizer, ChatFormat.PlainJepa).Encode(new PairExample(null, "hi", "OK"), maxLength: 64);

@@ -193,4 +193,20 @@ public sealed class ViewLayoutTests(CpuFixture f) : IClassFixture<CpuFixture>
         Assert.Equal(e.Full.Length - 1, c.AnswerTokens);
         Assert.Equal(conv, c.HostTargets);
     }
+
+    [Fact]
+    public void TextLabelsPutTheUserTurnAloneInTheLanguageModelBatch()
+    {
+        var e = new ChatTemplate(Tok).Encode(new PairExample("s", "ab", "xy"), 64);
+        var f2 = new ChatTemplate(Tok).Encode(new PairExample(null, "abcd", "x"), 64);
+        using var t = PairBatch.Build(f.Device, [e, f2], Tok.Special, Tok.VocabSize, new JepaOptions { Labels = LabelReach.Text }, false);
+        // A chat layout's Text view: BOS, the user header, the message, the end of the turn; no system turn, no answer.
+        int[] want0 = e.TextView, want1 = f2.TextView;
+        Assert.Equal(want1.Length, t.Full.T);
+        Assert.Equal((want0.Length - 1) + (want1.Length - 1), t.AnswerTokens);
+        for (int i = 0; i + 1 < want0.Length; i++) Assert.Equal(want0[i + 1], t.HostTargets[i]);
+        for (int i = want0.Length - 1; i < want1.Length; i++) Assert.Equal(ChatTemplate.IgnoreIndex, t.HostTargets[i]);
+        for (int i = 0; i + 1 < want1.Length; i++) Assert.Equal(want1[i + 1], t.HostTargets[t.Full.T + i]);
+        Assert.DoesNotContain((int)'x', t.HostTargets);
+    }
 }

@@ -57,7 +57,8 @@ public sealed class PairBatch : IDisposable
         int B = examples.Count;
         if (B == 0) throw new ArgumentException("A batch needs at least one example.");
         int pad = special.Pad;
-        int tFull = examples.Max(e => e.Full.Length);
+        var sequences = examples.Select(e => e.LanguageModelSequence(options.Labels)).ToArray();
+        int tFull = sequences.Max(s => s.Ids.Length);
         var tokens = new int[B * tFull];
         var targets = new int[B * tFull];
         Array.Fill(tokens, pad);
@@ -65,12 +66,11 @@ public sealed class PairBatch : IDisposable
         int answers = 0, real = 0;
         for (int b = 0; b < B; b++)
         {
-            var e = examples[b];
-            var labels = options.Labels == LabelReach.Conversation ? e.ConversationLabels() : e.Labels;
-            e.Full.CopyTo(tokens, b * tFull);
+            var (ids, labels) = sequences[b];
+            ids.CopyTo(tokens, b * tFull);
             labels.CopyTo(targets, b * tFull);
             answers += labels.Count(l => l != ChatTemplate.IgnoreIndex);
-            real += e.Full.Length;
+            real += ids.Length;
         }
         var full = new SequenceBatch(device, B, tFull, tokens, vocab);
         var tTargets = Tensor.FromInt32(device, targets, B * tFull);

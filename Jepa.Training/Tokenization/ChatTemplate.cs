@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Jepa.Training.Data;
+using Jepa.Training.Objective;
 
 namespace Jepa.Training.Tokenization;
 
@@ -10,7 +11,10 @@ namespace Jepa.Training.Tokenization;
 /// <param name="Text">The Text view alone, in parts: BOS and the user header, the content, the end of the turn (plain: BOS and the content).</param>
 /// <param name="Code">The Code view alone, in parts: BOS and the assistant prefix, the content, the end of the turn (plain: BOS and the content).</param>
 /// <param name="Truncated">True when the full sequence (or a view) was cut to the maximum length.</param>
-public sealed record EncodedPair(int[] Full, int[] Labels, ViewTokens Text, ViewTokens Code, bool Truncated)
+/// <param name="TextAlone">The user's message as a sequence of its own, for <see cref="LabelReach.Text"/>: the Text view, and in a
+/// plain layout the end-of-turn suffix after it (the paper's <c>--plain --train_all</c>: <c>user + "&lt;|eot_id|&gt;"</c>).
+/// Null: the Text view's ids.</param>
+public sealed record EncodedPair(int[] Full, int[] Labels, ViewTokens Text, ViewTokens Code, bool Truncated, int[]? TextAlone = null)
 {
     /// <summary>The Text view's ids: BOS and the user turn.</summary>
     public int[] TextView => Text.Ids;
@@ -24,6 +28,24 @@ public sealed record EncodedPair(int[] Full, int[] Labels, ViewTokens Text, View
         var labels = new int[Full.Length];
         for (int i = 0; i < labels.Length; i++) labels[i] = i + 1 < Full.Length ? Full[i + 1] : ChatTemplate.IgnoreIndex;
         return labels;
+    }
+
+    /// <summary>The sequence the next-token loss reads under <paramref name="reach"/>, and its labels (the next token
+    /// where it counts, else <see cref="ChatTemplate.IgnoreIndex"/>): <see cref="Full"/> for the answer or the whole
+    /// conversation, <see cref="TextAlone"/> with every next token for <see cref="LabelReach.Text"/>.</summary>
+    public (int[] Ids, int[] Labels) LanguageModelSequence(LabelReach reach)
+    {
+        switch (reach)
+        {
+            case LabelReach.Answer: return (Full, Labels);
+            case LabelReach.Conversation: return (Full, ConversationLabels());
+            case LabelReach.Text:
+                int[] ids = TextAlone ?? TextView;
+                var labels = new int[ids.Length];
+                for (int i = 0; i < labels.Length; i++) labels[i] = i + 1 < ids.Length ? ids[i + 1] : ChatTemplate.IgnoreIndex;
+                return (ids, labels);
+            default: throw new ArgumentOutOfRangeException(nameof(reach), reach, "Unknown label reach.");
+        }
     }
 }
 
@@ -116,6 +138,14 @@ public sealed partial class ChatTemplate
         var text = new ViewTokens([.. _bos, .. _userBefore], _tokenizer.Encode(example.Text), _userAfter);
         var codeView = Format.Plain ? new ViewTokens(_bos, code, []) : new ViewTokens([.. _bos, .. _assistantPrefix], code, _assistantSuffix);
         truncated |= text.Length > maxLength || codeView.Length > maxLength;
-        return new EncodedPair(full.Take(n).ToArray(), labels, text.CutTo(maxLength), codeView.CutTo(maxLength), truncated);
+        var textCut = text.CutTo(maxLength);
+        int[]? textAlone = null;
+        if (Format.Plain)
+        {
+            var alone = new ViewTokens(textCut.Head, textCut.Content, _assistantSuffix);
+            truncated |= alone.Length > maxLength;
+            textAlone = alone.CutTo(maxLength).Ids;
+        }
+        return new EncodedPair(full.Take(n).ToArray(), labels, textCut, codeView.CutTo(maxLength), truncated, textAlone);
     }
 }

@@ -123,8 +123,8 @@ public sealed class Trainer : IDisposable
         if (data.Count == 0) throw new ArgumentException("No training examples.", nameof(data));
         var encoded = data.Select(e => _template.Encode(e, Options.MaxLength)).ToArray();
         int truncated = encoded.Count(e => e.Truncated);
-        if (encoded.All(e => (Jepa.Labels == LabelReach.Conversation ? e.ConversationLabels() : e.Labels).All(l => l == ChatTemplate.IgnoreIndex)))
-            throw new ArgumentException($"No training example keeps any answer token within {Options.MaxLength} tokens, so the next-token loss would be 0: raise max-length.");
+        if (encoded.All(e => e.LanguageModelSequence(Jepa.Labels).Labels.All(l => l == ChatTemplate.IgnoreIndex)))
+            throw new ArgumentException($"No training example keeps any token the next-token loss trains on ({Jepa.Labels}) within {Options.MaxLength} tokens, so that loss would be 0: raise max-length.");
         if (truncated > 0) Warning?.Invoke($"{truncated} of {encoded.Length} examples were cut to {Options.MaxLength} tokens.");
         int total = TotalSteps(encoded.Length);
         var schedule = new LearningRateSchedule(Options.LearningRate, Options.WarmupSteps, total, Options.Decay, Options.MinLearningRateRatio);
