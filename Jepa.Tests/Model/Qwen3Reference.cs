@@ -32,42 +32,55 @@ internal static class Qwen3Reference
                 q = RmsNorm(q, w[p + "self_attn.q_norm.weight"], D, eps);
                 k = RmsNorm(k, w[p + "self_attn.k_norm.weight"], D, eps);
             }
-            RotateHalf(q, T, H, D);
-            RotateHalf(k, T, Hkv, D);
-            var a = new double[T * H * D];
-            var scores = new double[T];
-            for (int head = 0; head < H; head++)
-            {
-                int kvHead = head / (H / Hkv);
-                for (int i = 0; i < T; i++)
-                {
-                    double max = double.NegativeInfinity;
-                    for (int j = 0; j <= i; j++)
-                    {
-                        double s = 0;
-                        for (int d = 0; d < D; d++) s += q[(i * H + head) * D + d] * k[(j * Hkv + kvHead) * D + d];
-                        scores[j] = s / Math.Sqrt(D);
-                        max = Math.Max(max, scores[j]);
-                    }
-                    double sum = 0;
-                    for (int j = 0; j <= i; j++) sum += scores[j] = Math.Exp(scores[j] - max);
-                    for (int j = 0; j <= i; j++)
-                        for (int d = 0; d < D; d++) a[(i * H + head) * D + d] += scores[j] / sum * v[(j * Hkv + kvHead) * D + d];
-                }
-            }
+            RotateHalf(q, T, H, D, TinyQwen3.Theta);
+            RotateHalf(k, T, Hkv, D, TinyQwen3.Theta);
+            var a = CausalAttention(q, k, v, T, H, Hkv, D);
             AddInPlace(x, Linear(a, w[p + "self_attn.o_proj.weight"], T, H * D, C));
             var m = RmsNorm(x, w[p + "post_attention_layernorm.weight"], C, eps);
-            var gate = Linear(m, w[p + "mlp.gate_proj.weight"], T, C, F);
-            var up = Linear(m, w[p + "mlp.up_proj.weight"], T, C, F);
-            for (int i = 0; i < gate.Length; i++) gate[i] = gate[i] / (1 + Math.Exp(-gate[i])) * up[i];
-            AddInPlace(x, Linear(gate, w[p + "mlp.down_proj.weight"], T, F, C));
+            AddInPlace(x, SwiGluMlp(m, w, p, T, C, F));
         }
         var hidden = RmsNorm(x, w["model.norm.weight"], C, eps);
         return (hidden, Linear(hidden, embed, T, C, V));
     }
 
+    /// <summary>Causal grouped-query softmax attention over q [T, H, D], k and v [T, Hkv, D] with scale D^(−1/2): [T, H·D].</summary>
+    internal static double[] CausalAttention(double[] q, double[] k, double[] v, int T, int H, int Hkv, int D)
+    {
+        var a = new double[T * H * D];
+        var scores = new double[T];
+        for (int head = 0; head < H; head++)
+        {
+            int kvHead = head / (H / Hkv);
+            for (int i = 0; i < T; i++)
+            {
+                double max = double.NegativeInfinity;
+                for (int j = 0; j <= i; j++)
+                {
+                    double s = 0;
+                    for (int d = 0; d < D; d++) s += q[(i * H + head) * D + d] * k[(j * Hkv + kvHead) * D + d];
+                    scores[j] = s / Math.Sqrt(D);
+                    max = Math.Max(max, scores[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j <= i; j++) sum += scores[j] = Math.Exp(scores[j] - max);
+                for (int j = 0; j <= i; j++)
+                    for (int d = 0; d < D; d++) a[(i * H + head) * D + d] += scores[j] / sum * v[(j * Hkv + kvHead) * D + d];
+            }
+        }
+        return a;
+    }
+
+    /// <summary>The MLP of layer prefix <paramref name="p"/> over m [T, C]: down_proj(silu(gate_proj(m)) ⊙ up_proj(m)), [T, C].</summary>
+    internal static double[] SwiGluMlp(double[] m, IReadOnlyDictionary<string, double[]> w, string p, int T, int C, int F)
+    {
+        var gate = Linear(m, w[p + "mlp.gate_proj.weight"], T, C, F);
+        var up = Linear(m, w[p + "mlp.up_proj.weight"], T, C, F);
+        for (int i = 0; i < gate.Length; i++) gate[i] = gate[i] / (1 + Math.Exp(-gate[i])) * up[i];
+        return Linear(gate, w[p + "mlp.down_proj.weight"], T, F, C);
+    }
+
     /// <summary>y = x · Wᵀ for x [rows, inF] and W [outF, inF].</summary>
-    private static double[] Linear(double[] x, double[] wt, int rows, int inF, int outF)
+    internal static double[] Linear(double[] x, double[] wt, int rows, int inF, int outF)
     {
         var y = new double[rows * outF];
         for (int r = 0; r < rows; r++)
@@ -81,7 +94,7 @@ internal static class Qwen3Reference
     }
 
     /// <summary>Each consecutive row of <paramref name="width"/> values: x · (mean(x²) + ε)^(−1/2) ⊙ g.</summary>
-    private static double[] RmsNorm(double[] x, double[] g, int width, double eps)
+    internal static double[] RmsNorm(double[] x, double[] g, int width, double eps)
     {
         var y = new double[x.Length];
         for (int r = 0; r < x.Length / width; r++)
@@ -94,15 +107,16 @@ internal static class Qwen3Reference
         return y;
     }
 
-    /// <summary>Hugging Face's apply_rotary_pos_emb on [T, heads, D] at positions 0..T−1: x·cos + rotate_half(x)·sin.</summary>
-    private static void RotateHalf(double[] x, int T, int heads, int D)
+    /// <summary>Hugging Face's apply_rotary_pos_emb on [T, heads, D] at positions 0..T−1 with base <paramref name="theta"/>:
+    /// x·cos + rotate_half(x)·sin.</summary>
+    internal static void RotateHalf(double[] x, int T, int heads, int D, double theta)
     {
         int half = D / 2;
         for (int t = 0; t < T; t++)
             for (int h = 0; h < heads; h++)
                 for (int i = 0; i < half; i++)
                 {
-                    double angle = t * Math.Pow(TinyQwen3.Theta, -2.0 * i / D);
+                    double angle = t * Math.Pow(theta, -2.0 * i / D);
                     int o = (t * heads + h) * D;
                     double a = x[o + i], b = x[o + i + half];
                     x[o + i] = a * Math.Cos(angle) - b * Math.Sin(angle);
@@ -110,7 +124,7 @@ internal static class Qwen3Reference
                 }
     }
 
-    private static void AddInPlace(double[] x, double[] y)
+    internal static void AddInPlace(double[] x, double[] y)
     {
         for (int i = 0; i < x.Length; i++) x[i] += y[i];
     }

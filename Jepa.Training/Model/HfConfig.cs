@@ -5,24 +5,26 @@ namespace Jepa.Training.Model;
 
 /// <summary>
 /// Reads and writes a <see cref="ModelConfig"/> as a Hugging Face <c>config.json</c> of <c>LlamaForCausalLM</c>,
-/// <c>Qwen2ForCausalLM</c> or <c>Qwen3ForCausalLM</c>, so saved models open in Python tools and Hugging Face checkpoints of
-/// the <see cref="Families"/> open here.
+/// <c>Qwen2ForCausalLM</c>, <c>Qwen3ForCausalLM</c> or <c>Olmo2ForCausalLM</c>, so saved models open in Python tools and
+/// Hugging Face checkpoints of the <see cref="Families"/> open here.
 /// </summary>
 public static class HfConfig
 {
     /// <summary>The Hugging Face families this loader reads: <c>model_type</c> → architecture. They share Llama's
     /// decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) and differ only in details the config states (Qwen2: q/k/v
-    /// biases; Qwen3: per-head q/k RMSNorm, <see cref="ModelConfig.QkNorm"/>).</summary>
+    /// biases; Qwen3: per-head q/k RMSNorm, <see cref="ModelConfig.QkNorm"/>; OLMo-2: q/k RMSNorm across the heads and
+    /// post-norm blocks, <see cref="ModelConfig.QkNormAcrossHeads"/> and <see cref="ModelConfig.PostNorm"/>).</summary>
     public static IReadOnlyDictionary<string, string> Families { get; } = new Dictionary<string, string>
     {
         ["llama"] = "LlamaForCausalLM", ["qwen2"] = "Qwen2ForCausalLM", ["qwen3"] = "Qwen3ForCausalLM", ["mistral"] = "MistralForCausalLM",
+        ["olmo2"] = "Olmo2ForCausalLM",
     };
 
-    /// <summary>The <c>config.json</c> text for <paramref name="c"/>: a Qwen3 config when the heads have q/k norms, a Qwen2
-    /// config when only q/k/v carry biases (as Qwen2 defines them), else a Llama config.</summary>
+    /// <summary>The <c>config.json</c> text for <paramref name="c"/>: an OLMo-2 config for post-norm blocks, a Qwen3 config
+    /// when the heads have q/k norms, a Qwen2 config when only q/k/v carry biases (as Qwen2 defines them), else a Llama config.</summary>
     public static string ToJson(ModelConfig c)
     {
-        string type = c.QkNorm ? "qwen3" : c.QkvBias && !c.OutputBias ? "qwen2" : "llama";
+        string type = c.PostNorm ? "olmo2" : c.QkNorm ? "qwen3" : c.QkvBias && !c.OutputBias ? "qwen2" : "llama";
         bool qwen = type == "qwen2";
         var o = new JsonObject
         {
@@ -44,7 +46,7 @@ public static class HfConfig
         };
         if (!qwen) o["attention_bias"] = c.QkvBias;
         if (type == "llama") o["mlp_bias"] = false;
-        else o["use_sliding_window"] = false;
+        else if (type != "olmo2") o["use_sliding_window"] = false;
         if (c.RopeScaling is { } r)
         {
             var rs = new JsonObject { ["rope_type"] = r.Type, ["factor"] = r.Factor };
@@ -113,7 +115,9 @@ public static class HfConfig
             QkvBias: type == "qwen2" || attentionBias,
             OutputBias: type != "qwen2" && attentionBias,
             RopeScaling: ParseRopeScaling(o["rope_scaling"] as JsonObject, source),
-            QkNorm: type == "qwen3").Validate();
+            QkNorm: type is "qwen3" or "olmo2",
+            QkNormAcrossHeads: type == "olmo2",
+            PostNorm: type == "olmo2").Validate();
     }
 
     private static RopeScaling? ParseRopeScaling(JsonObject? r, string source)

@@ -3,12 +3,12 @@ using Jepa.Training.Autograd;
 namespace Jepa.Training.Model;
 
 /// <summary>The weights of one transformer block, in Hugging Face layout (<c>[out, in]</c> projections).</summary>
-/// <param name="AttnNorm">input_layernorm [C].</param>
+/// <param name="AttnNorm">input_layernorm [C] on the attention's input; in an OLMo-2 post-norm block post_attention_layernorm on its output.</param>
 /// <param name="Wq">self_attn.q_proj [Hq·D, C].</param>
 /// <param name="Wk">self_attn.k_proj [Hkv·D, C].</param>
 /// <param name="Wv">self_attn.v_proj [Hkv·D, C].</param>
 /// <param name="Wo">self_attn.o_proj [C, Hq·D].</param>
-/// <param name="MlpNorm">post_attention_layernorm [C].</param>
+/// <param name="MlpNorm">post_attention_layernorm [C] on the feed-forward's input; in an OLMo-2 post-norm block post_feedforward_layernorm on its output.</param>
 /// <param name="Gate">mlp.gate_proj [F, C].</param>
 /// <param name="Up">mlp.up_proj [F, C].</param>
 /// <param name="Down">mlp.down_proj [C, F].</param>
@@ -16,8 +16,8 @@ namespace Jepa.Training.Model;
 /// <param name="Bk">self_attn.k_proj.bias [Hkv·D], or null.</param>
 /// <param name="Bv">self_attn.v_proj.bias [Hkv·D], or null.</param>
 /// <param name="Bo">self_attn.o_proj.bias [C], or null.</param>
-/// <param name="QNorm">self_attn.q_norm.weight [D], the per-head query RMSNorm gain (Qwen3), or null.</param>
-/// <param name="KNorm">self_attn.k_norm.weight [D], the per-head key RMSNorm gain (Qwen3), or null.</param>
+/// <param name="QNorm">self_attn.q_norm.weight, the query RMSNorm gain: [D] per head (Qwen3) or [Hq·D] across heads (OLMo-2); or null.</param>
+/// <param name="KNorm">self_attn.k_norm.weight, the key RMSNorm gain: [D] per head (Qwen3) or [Hkv·D] across heads (OLMo-2); or null.</param>
 public sealed record LlamaBlock(
     Parameter AttnNorm, Parameter Wq, Parameter Wk, Parameter Wv, Parameter Wo,
     Parameter MlpNorm, Parameter Gate, Parameter Up, Parameter Down,

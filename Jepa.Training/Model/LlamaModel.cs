@@ -9,8 +9,10 @@ namespace Jepa.Training.Model;
 /// A decoder-only Llama-family language model: token embedding; N blocks of RMSNorm → causal
 /// grouped-query attention with RoPE → residual, RMSNorm → SwiGLU MLP → residual; final RMSNorm; LM head
 /// (tied to the embedding or not). Qwen3 (<see cref="ModelConfig.QkNorm"/>) also RMS-normalises each query and key head
-/// between its projection and RoPE. Parameter names follow Hugging Face's <c>LlamaForCausalLM</c> (and
-/// <c>Qwen3ForCausalLM</c>'s <c>q_norm</c>, <c>k_norm</c>).
+/// between its projection and RoPE; OLMo-2 normalises the whole projected queries and keys
+/// (<see cref="ModelConfig.QkNormAcrossHeads"/>) and moves the block's norms onto the attention and feed-forward outputs
+/// (<see cref="ModelConfig.PostNorm"/>). Parameter names follow Hugging Face's <c>LlamaForCausalLM</c> (and
+/// <c>Qwen3ForCausalLM</c>'s and <c>Olmo2ForCausalLM</c>'s).
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
@@ -146,7 +148,8 @@ public sealed class LlamaModel : IDisposable
     }
 
     /// <summary>The query (<paramref name="target"/> 0) or key (1) heads of <paramref name="layer"/>, [B·T, heads·D]: the
-    /// projection, each head RMS-normalised by <paramref name="norm"/> when the model has q/k norms (Qwen3), then RoPE.</summary>
+    /// projection, RMS-normalised by <paramref name="norm"/> when the model has q/k norms (each head with Qwen3's gains of the
+    /// head width, the whole row with OLMo-2's of width heads·D), then RoPE.</summary>
     private Variable RopedHeads(Tape tape, Variable h, int layer, int target, Parameter w, Parameter? bias, Parameter? norm,
         int B, int T, int heads, Tensor positions)
     {
@@ -155,10 +158,72 @@ public sealed class LlamaModel : IDisposable
         return tape.Rope(x, B, T, heads, Config.HeadDim, Rope, positions, Convention);
     }
 
+    /// <summary>How a weight of a new model starts (<see cref="Create"/>).</summary>
+    private enum WeightInit
+    {
+        /// <summary>normal(0, 0.02).</summary>
+        Normal,
+        /// <summary>normal(0, 0.02 / √(2·layers)): the projections that write into the residual stream.</summary>
+        Residual,
+        /// <summary>All ones (norm gains).</summary>
+        Ones,
+        /// <summary>All zeros (biases).</summary>
+        Zeros,
+    }
+
+    /// <summary>One row of the weight table: the Hugging Face name, the shape, how a new model initialises it, and whether
+    /// AdamW decays it.</summary>
+    private readonly record struct WeightSpec(string Name, int[] Shape, WeightInit Init, bool Decay);
+
+    /// <summary>
+    /// The weight table, the one place that names every tensor of a model of <paramref name="config"/>: <paramref name="make"/>
+    /// builds each in the fixed order of <see cref="Parameters"/> (embedding; per block its norms and projections, then biases and
+    /// q/k norms when present; final norm; LM head when not tied). OLMo-2's post-norm blocks keep their two norms in the same
+    /// slots under its names (<c>post_attention_layernorm</c> on the attention output, <c>post_feedforward_layernorm</c> on the
+    /// feed-forward output).
+    /// </summary>
+    private static LlamaModel Assemble(ModelConfig config, KernelLibrary ops, Func<WeightSpec, Parameter> make)
+    {
+        int c = config.DModel, q = config.Heads * config.HeadDim, kv = config.KvHeads * config.HeadDim, f = config.Ffn;
+        var (qNorm, kNorm) = config.QkNormWidths;
+        Parameter W(string name, WeightInit init, bool decay, params int[] shape) => make(new WeightSpec(name, shape, init, decay));
+        Parameter? Bias(bool present, string name, int n) => present ? W(name, WeightInit.Zeros, false, n) : null;
+        Parameter? Gain(bool present, string name, int n) => present ? W(name, WeightInit.Ones, false, n) : null;
+        string attnNorm = config.PostNorm ? "post_attention_layernorm" : "input_layernorm";
+        string mlpNorm = config.PostNorm ? "post_feedforward_layernorm" : "post_attention_layernorm";
+
+        var embed = W("model.embed_tokens.weight", WeightInit.Normal, false, config.VocabSize, c);
+        var blocks = new LlamaBlock[config.Layers];
+        for (int l = 0; l < config.Layers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            blocks[l] = new LlamaBlock(
+                W(p + attnNorm + ".weight", WeightInit.Ones, false, c),
+                W(p + "self_attn.q_proj.weight", WeightInit.Normal, true, q, c),
+                W(p + "self_attn.k_proj.weight", WeightInit.Normal, true, kv, c),
+                W(p + "self_attn.v_proj.weight", WeightInit.Normal, true, kv, c),
+                W(p + "self_attn.o_proj.weight", WeightInit.Residual, true, c, q),
+                W(p + mlpNorm + ".weight", WeightInit.Ones, false, c),
+                W(p + "mlp.gate_proj.weight", WeightInit.Normal, true, f, c),
+                W(p + "mlp.up_proj.weight", WeightInit.Normal, true, f, c),
+                W(p + "mlp.down_proj.weight", WeightInit.Residual, true, c, f),
+                Bias(config.QkvBias, p + "self_attn.q_proj.bias", q),
+                Bias(config.QkvBias, p + "self_attn.k_proj.bias", kv),
+                Bias(config.QkvBias, p + "self_attn.v_proj.bias", kv),
+                Bias(config.OutputBias, p + "self_attn.o_proj.bias", c),
+                Gain(config.QkNorm, p + "self_attn.q_norm.weight", qNorm),
+                Gain(config.QkNorm, p + "self_attn.k_norm.weight", kNorm));
+        }
+        var norm = W("model.norm.weight", WeightInit.Ones, false, c);
+        var head = config.TieEmbeddings ? null : W("lm_head.weight", WeightInit.Normal, true, config.VocabSize, c);
+        return new LlamaModel(config, ops, embed, blocks, norm, head);
+    }
+
     /// <summary>
     /// A randomly initialised model: normal(0, 0.02) weights, residual output projections (o_proj,
-    /// down_proj) scaled by 1/√(2·layers), norms (q/k norms included) at one. Parameter i draws from Philox stream i of
-    /// <paramref name="seed"/>, so the weights depend on the seed alone.
+    /// down_proj) scaled by 1/√(2·layers), norms (q/k norms included) at one, biases at zero. Each weight but the biases
+    /// draws from (or, for the norms, skips) the next Philox stream of <paramref name="seed"/> in the weight table's order,
+    /// so the weights depend on the seed alone.
     /// </summary>
     public static LlamaModel Create(ModelConfig config, KernelLibrary ops, ulong seed)
     {
@@ -168,50 +233,17 @@ public sealed class LlamaModel : IDisposable
             throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"Model config: {config.ParameterCount() / 1e6:F1} M parameters need {weights / 1073741824.0:F1} GiB for the weights alone ({config.TrainingBytes() / 1073741824.0:F1} GiB to train with AdamW), but {ops.Device.Info.Name} has {memory / 1073741824.0:F1} GiB."),
                 nameof(config));
-        int c = config.DModel, d = config.HeadDim, q = config.Heads * d, kv = config.KvHeads * d, f = config.Ffn;
         float std = 0.02f, residualStd = std / MathF.Sqrt(2f * config.Layers);
         ulong stream = 0;
-        Parameter Normal(string name, float s, bool decay, params int[] shape)
+        return Assemble(config, ops, spec =>
         {
-            var host = new float[Tensor.ElementCount(shape)];
-            Philox.FillNormal(host, seed, stream++, 0f, s);
-            return new Parameter(Tensor.FromArray(ops.Device, host, shape), name, decay: decay);
-        }
-        Parameter Ones(string name, int n)
-        {
-            stream++;
-            var host = new float[n];
-            Array.Fill(host, 1f);
-            return new Parameter(Tensor.FromArray(ops.Device, host, n), name, decay: false);
-        }
-        Parameter? Zeros(bool present, string name, int n) =>
-            present ? new Parameter(Tensor.Zeros(ops.Device, n), name, decay: false) : null;
-
-        var embed = Normal("model.embed_tokens.weight", std, false, config.VocabSize, c);
-        var blocks = new LlamaBlock[config.Layers];
-        for (int l = 0; l < config.Layers; l++)
-        {
-            string p = $"model.layers.{l}.";
-            blocks[l] = new LlamaBlock(
-                Ones(p + "input_layernorm.weight", c),
-                Normal(p + "self_attn.q_proj.weight", std, true, q, c),
-                Normal(p + "self_attn.k_proj.weight", std, true, kv, c),
-                Normal(p + "self_attn.v_proj.weight", std, true, kv, c),
-                Normal(p + "self_attn.o_proj.weight", residualStd, true, c, q),
-                Ones(p + "post_attention_layernorm.weight", c),
-                Normal(p + "mlp.gate_proj.weight", std, true, f, c),
-                Normal(p + "mlp.up_proj.weight", std, true, f, c),
-                Normal(p + "mlp.down_proj.weight", residualStd, true, c, f),
-                Zeros(config.QkvBias, p + "self_attn.q_proj.bias", q),
-                Zeros(config.QkvBias, p + "self_attn.k_proj.bias", kv),
-                Zeros(config.QkvBias, p + "self_attn.v_proj.bias", kv),
-                Zeros(config.OutputBias, p + "self_attn.o_proj.bias", c),
-                config.QkNorm ? Ones(p + "self_attn.q_norm.weight", d) : null,
-                config.QkNorm ? Ones(p + "self_attn.k_norm.weight", d) : null);
-        }
-        var norm = Ones("model.norm.weight", c);
-        var head = config.TieEmbeddings ? null : Normal("lm_head.weight", std, true, config.VocabSize, c);
-        return new LlamaModel(config, ops, embed, blocks, norm, head);
+            if (spec.Init == WeightInit.Zeros) return new Parameter(Tensor.Zeros(ops.Device, spec.Shape), spec.Name, decay: spec.Decay);
+            var host = new float[Tensor.ElementCount(spec.Shape)];
+            ulong own = stream++;
+            if (spec.Init == WeightInit.Ones) Array.Fill(host, 1f);
+            else Philox.FillNormal(host, seed, own, 0f, spec.Init == WeightInit.Residual ? residualStd : std);
+            return new Parameter(Tensor.FromArray(ops.Device, host, spec.Shape), spec.Name, decay: spec.Decay);
+        });
     }
 
     /// <summary>Builds a model from named tensors (a checkpoint); every expected name must be present with its shape.
@@ -220,58 +252,27 @@ public sealed class LlamaModel : IDisposable
     public static LlamaModel FromTensors(ModelConfig config, KernelLibrary ops, Func<string, int[], Tensor?> load, bool trainable = true)
     {
         config.Validate();
-        int c = config.DModel, d = config.HeadDim, q = config.Heads * d, kv = config.KvHeads * d, f = config.Ffn;
         var made = new List<Parameter>();
-        Parameter P(string name, bool decay, params int[] shape)
-        {
-            var t = load(name, shape) ?? throw new InvalidDataException($"Checkpoint has no tensor '{name}' (expected shape [{string.Join(", ", shape)}]).");
-            if (!t.Shape.SequenceEqual(shape))
-            {
-                string got = t.ShapeString;
-                t.Dispose();
-                throw new InvalidDataException($"Checkpoint tensor '{name}' has shape {got}, expected [{string.Join(", ", shape)}].");
-            }
-            var param = new Parameter(t, name, trainable, decay);
-            made.Add(param);
-            return param;
-        }
         try
         {
-            return Build();
+            return Assemble(config, ops, spec =>
+            {
+                var t = load(spec.Name, spec.Shape) ?? throw new InvalidDataException($"Checkpoint has no tensor '{spec.Name}' (expected shape [{string.Join(", ", spec.Shape)}]).");
+                if (!t.Shape.SequenceEqual(spec.Shape))
+                {
+                    string got = t.ShapeString;
+                    t.Dispose();
+                    throw new InvalidDataException($"Checkpoint tensor '{spec.Name}' has shape {got}, expected [{string.Join(", ", spec.Shape)}].");
+                }
+                var param = new Parameter(t, spec.Name, trainable, spec.Decay);
+                made.Add(param);
+                return param;
+            });
         }
         catch
         {
             foreach (var p in made) p.Dispose();
             throw;
-        }
-
-        LlamaModel Build()
-        {
-            var embed = P("model.embed_tokens.weight", false, config.VocabSize, c);
-            var blocks = new LlamaBlock[config.Layers];
-            for (int l = 0; l < config.Layers; l++)
-            {
-                string p = $"model.layers.{l}.";
-                blocks[l] = new LlamaBlock(
-                    P(p + "input_layernorm.weight", false, c),
-                    P(p + "self_attn.q_proj.weight", true, q, c),
-                    P(p + "self_attn.k_proj.weight", true, kv, c),
-                    P(p + "self_attn.v_proj.weight", true, kv, c),
-                    P(p + "self_attn.o_proj.weight", true, c, q),
-                    P(p + "post_attention_layernorm.weight", false, c),
-                    P(p + "mlp.gate_proj.weight", true, f, c),
-                    P(p + "mlp.up_proj.weight", true, f, c),
-                    P(p + "mlp.down_proj.weight", true, c, f),
-                    config.QkvBias ? P(p + "self_attn.q_proj.bias", false, q) : null,
-                    config.QkvBias ? P(p + "self_attn.k_proj.bias", false, kv) : null,
-                    config.QkvBias ? P(p + "self_attn.v_proj.bias", false, kv) : null,
-                    config.OutputBias ? P(p + "self_attn.o_proj.bias", false, c) : null,
-                    config.QkNorm ? P(p + "self_attn.q_norm.weight", false, d) : null,
-                    config.QkNorm ? P(p + "self_attn.k_norm.weight", false, d) : null);
-            }
-            var norm = P("model.norm.weight", false, c);
-            var head = config.TieEmbeddings ? null : P("lm_head.weight", true, config.VocabSize, c);
-            return new LlamaModel(config, ops, embed, blocks, norm, head);
         }
     }
 
@@ -288,29 +289,40 @@ public sealed class LlamaModel : IDisposable
         }, trainable);
     }
 
+    /// <summary>
+    /// Block <paramref name="layer"/> over hidden states x [B·T, C]: attention, then the SwiGLU feed-forward, each added to the
+    /// residual stream; pre-norm (Llama: x + f(norm(x))) or, with <see cref="ModelConfig.PostNorm"/>, post-norm inside the
+    /// residual (OLMo-2: x + norm(f(x))). <paramref name="attend"/> maps the roped queries and keys and the values to the
+    /// attention output [B·T, H·D] (the training kernel, or the key/value cache). The one block of <see cref="Forward"/> and
+    /// <see cref="ForwardCached"/>.
+    /// </summary>
+    private Variable Block(Tape tape, Variable x, int layer, int B, int T, Tensor positions, Func<Variable, Variable, Variable, Variable> attend)
+    {
+        var blk = Blocks[layer];
+        float eps = (float)Config.NormEps;
+        bool post = Config.PostNorm;
+        var h = post ? x : tape.RmsNorm(x, blk.AttnNorm, eps);
+        var q = RopedHeads(tape, h, layer, 0, blk.Wq, blk.Bq, blk.QNorm, B, T, Config.Heads, positions);
+        var k = RopedHeads(tape, h, layer, 1, blk.Wk, blk.Bk, blk.KNorm, B, T, Config.KvHeads, positions);
+        var v = Project(tape, h, layer, 2, blk.Wv, blk.Bv);
+        var o = Project(tape, attend(q, k, v), layer, 3, blk.Wo, blk.Bo);
+        x = tape.Add(x, post ? tape.RmsNorm(o, blk.AttnNorm, eps) : o);
+        var m = post ? x : tape.RmsNorm(x, blk.MlpNorm, eps);
+        var d = Project(tape, tape.SwiGlu(Project(tape, m, layer, 4, blk.Gate), Project(tape, m, layer, 5, blk.Up)), layer, 6, blk.Down);
+        return tape.Add(x, post ? tape.RmsNorm(d, blk.MlpNorm, eps) : d);
+    }
+
     /// <summary>The last layer's hidden states after the final norm, [B·T, C].</summary>
     public Variable Forward(Tape tape, SequenceBatch batch)
     {
         var cfg = Config;
         int B = batch.B, T = batch.T, H = cfg.Heads, Hkv = cfg.KvHeads, D = cfg.HeadDim;
-        float eps = (float)cfg.NormEps;
         if (T > cfg.MaxLength || batch.HostPositions.Any(p => p < 0 || p >= cfg.MaxLength))
             throw new ArgumentException($"Sequence length {T} or a position exceeds the model's maximum length {cfg.MaxLength}.");
         var x = tape.Embedding(Embed, batch.Tokens, batch.HostTokens);
         for (int l = 0; l < Blocks.Count; l++)
-        {
-            var blk = Blocks[l];
-            var h = tape.RmsNorm(x, blk.AttnNorm, eps);
-            var q = RopedHeads(tape, h, l, 0, blk.Wq, blk.Bq, blk.QNorm, B, T, H, batch.Positions);
-            var k = RopedHeads(tape, h, l, 1, blk.Wk, blk.Bk, blk.KNorm, B, T, Hkv, batch.Positions);
-            var v = Project(tape, h, l, 2, blk.Wv, blk.Bv);
-            var a = tape.Attention(q, k, v, B, T, H, Hkv, D, batch.Segments);
-            x = tape.Add(x, Project(tape, a, l, 3, blk.Wo, blk.Bo));
-            var m = tape.RmsNorm(x, blk.MlpNorm, eps);
-            var s = tape.SwiGlu(Project(tape, m, l, 4, blk.Gate), Project(tape, m, l, 5, blk.Up));
-            x = tape.Add(x, Project(tape, s, l, 6, blk.Down));
-        }
-        return tape.RmsNorm(x, FinalNorm, eps);
+            x = Block(tape, x, l, B, T, batch.Positions, (q, k, v) => tape.Attention(q, k, v, B, T, H, Hkv, D, batch.Segments));
+        return tape.RmsNorm(x, FinalNorm, (float)cfg.NormEps);
     }
 
     /// <summary>
@@ -330,26 +342,21 @@ public sealed class LlamaModel : IDisposable
         var positions = new int[B * tq];
         for (int i = 0; i < positions.Length; i++) positions[i] = start + i % tq;
         using var batch = new SequenceBatch(Device, B, tq, tokens, cfg.VocabSize, positions);
-        float eps = (float)cfg.NormEps;
         var x = tape.Embedding(Embed, batch.Tokens, batch.HostTokens);
         for (int l = 0; l < Blocks.Count; l++)
         {
-            var blk = Blocks[l];
-            var h = tape.RmsNorm(x, blk.AttnNorm, eps);
-            var q = RopedHeads(tape, h, l, 0, blk.Wq, blk.Bq, blk.QNorm, B, tq, H, batch.Positions);
-            var k = RopedHeads(tape, h, l, 1, blk.Wk, blk.Bk, blk.KNorm, B, tq, Hkv, batch.Positions);
-            var v = Project(tape, h, l, 2, blk.Wv, blk.Bv);
-            Ops.CachedAttention.Append(k.Value.View, cache.Keys[l].View, B, tq, start, cache.MaxLength, Hkv, D);
-            Ops.CachedAttention.Append(v.Value.View, cache.Values[l].View, B, tq, start, cache.MaxLength, Hkv, D);
-            var a = tape.Output(false, B * tq, H * D);
-            Ops.CachedAttention.Forward(q.Value.View, cache.Keys[l].View, cache.Values[l].View, a.Value.View, B, tq, start, cache.MaxLength, H, Hkv, D);
-            x = tape.Add(x, Project(tape, a, l, 3, blk.Wo, blk.Bo));
-            var m = tape.RmsNorm(x, blk.MlpNorm, eps);
-            var s = tape.SwiGlu(Project(tape, m, l, 4, blk.Gate), Project(tape, m, l, 5, blk.Up));
-            x = tape.Add(x, Project(tape, s, l, 6, blk.Down));
+            int layer = l;
+            x = Block(tape, x, l, B, tq, batch.Positions, (q, k, v) =>
+            {
+                Ops.CachedAttention.Append(k.Value.View, cache.Keys[layer].View, B, tq, start, cache.MaxLength, Hkv, D);
+                Ops.CachedAttention.Append(v.Value.View, cache.Values[layer].View, B, tq, start, cache.MaxLength, Hkv, D);
+                var a = tape.Output(false, B * tq, H * D);
+                Ops.CachedAttention.Forward(q.Value.View, cache.Keys[layer].View, cache.Values[layer].View, a.Value.View, B, tq, start, cache.MaxLength, H, Hkv, D);
+                return a;
+            });
         }
         cache.Length = start + tq;
-        return tape.RmsNorm(x, FinalNorm, eps);
+        return tape.RmsNorm(x, FinalNorm, (float)cfg.NormEps);
     }
 
     /// <summary>Logits [rows, V] of hidden states [rows, C] through the LM head (tied or not).</summary>

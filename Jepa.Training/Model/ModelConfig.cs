@@ -23,6 +23,10 @@ namespace Jepa.Training.Model;
 /// <param name="RopeScaling">Rescaled RoPE frequencies (Llama 3.1+), or null.</param>
 /// <param name="QkNorm">True when each query and key head is RMS-normalised (gains of width <see cref="HeadDim"/>) after its
 /// projection and before RoPE (Qwen3's <c>q_norm</c> and <c>k_norm</c>).</param>
+/// <param name="QkNormAcrossHeads">With <paramref name="QkNorm"/>: one RMSNorm over the whole projected query (gains of width
+/// heads × <see cref="HeadDim"/>) and key (key/value heads × <see cref="HeadDim"/>) rows instead of one per head (OLMo-2).</param>
+/// <param name="PostNorm">OLMo-2's block: the two norms apply to the attention and feed-forward outputs inside the residual,
+/// x + norm(attn(x)) and x + norm(mlp(x)), and nothing normalises their inputs (Llama's pre-norm: x + attn(norm(x))).</param>
 public sealed record ModelConfig(
     int VocabSize,
     int DModel,
@@ -39,7 +43,9 @@ public sealed record ModelConfig(
     bool QkvBias = false,
     bool OutputBias = false,
     RopeScaling? RopeScaling = null,
-    bool QkNorm = false)
+    bool QkNorm = false,
+    bool QkNormAcrossHeads = false,
+    bool PostNorm = false)
 {
     /// <summary>Per-head width: <see cref="HeadSize"/> when set, else <c>DModel / Heads</c>.</summary>
     [JsonIgnore]
@@ -79,6 +85,10 @@ public sealed record ModelConfig(
             throw new ArgumentException($"Model config: {nameof(OutputBias)} needs {nameof(QkvBias)} (no Hugging Face family biases only the output projection).", nameof(OutputBias));
         if (QkNorm && QkvBias != OutputBias)
             throw new ArgumentException($"Model config: {nameof(QkNorm)} (Qwen3) biases either all four attention projections or none ({nameof(QkvBias)} {QkvBias}, {nameof(OutputBias)} {OutputBias}).", nameof(OutputBias));
+        if (QkNormAcrossHeads && !QkNorm)
+            throw new ArgumentException($"Model config: {nameof(QkNormAcrossHeads)} says how the q/k norms span the heads, so it needs {nameof(QkNorm)}.", nameof(QkNormAcrossHeads));
+        if (PostNorm != QkNormAcrossHeads)
+            throw new ArgumentException($"Model config: {nameof(PostNorm)} and {nameof(QkNormAcrossHeads)} (with {nameof(QkNorm)}) are OLMo-2's block together; no Hugging Face family has one without the other ({nameof(PostNorm)} {PostNorm}, {nameof(QkNormAcrossHeads)} {QkNormAcrossHeads}).", nameof(PostNorm));
         RopeScaling?.Validate();
         long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
         foreach (var (what, n) in new[] { ("the embedding (vocab_size × d_model)", VocabSize * c), ("a query projection (heads × head width × d_model)", q * c),
@@ -110,9 +120,13 @@ public sealed record ModelConfig(
     public long ParameterCount()
     {
         long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
-        long perLayer = 2 * c + c * q + 2 * c * kv + q * c + 3 * c * Ffn + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? c : 0) + (QkNorm ? 2L * HeadDim : 0);
+        long perLayer = 2 * c + c * q + 2 * c * kv + q * c + 3 * c * Ffn + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? c : 0) + QkNormWidths.Q + (long)QkNormWidths.K;
         return VocabSize * c + Layers * perLayer + c + (TieEmbeddings ? 0 : VocabSize * c);
     }
+
+    /// <summary>Widths of the query and key norm gains (0 without <see cref="QkNorm"/>).</summary>
+    [JsonIgnore]
+    public (int Q, int K) QkNormWidths => !QkNorm ? (0, 0) : QkNormAcrossHeads ? (Heads * HeadDim, KvHeads * HeadDim) : (HeadDim, HeadDim);
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 

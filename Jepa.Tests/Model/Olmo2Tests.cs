@@ -1,0 +1,224 @@
+using System.Text.Json.Nodes;
+using Jepa.Core.Safetensors;
+using Jepa.Tests.Cli;
+using Jepa.Tests.Support;
+using Jepa.Tests.Training;
+using Jepa.Training.Autograd;
+using Jepa.Training.Generation;
+using Jepa.Training.Lora;
+using Jepa.Training.Model;
+using Jepa.Training.Objective;
+using Jepa.Training.Training;
+
+namespace Jepa.Tests.Model;
+
+/// <summary>OLMo-2: its config, the post-norm blocks and the q/k norms across heads against an independent float64 forward
+/// (each feature removed makes it fail), the gradient, cached generation, saving, <c>jepa forward</c>, and LoRA and full
+/// JEPA training steps.</summary>
+public sealed class Olmo2Tests(CpuFixture f) : IClassFixture<CpuFixture>, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("jepa-olmo2-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly int[] Ids = [3, 17, 42, 0, 9, 9, 31, 5, 48, 12, 7];
+
+    private static Dictionary<string, double[]> ToDouble(Dictionary<string, (float[] Data, int[] Shape)> w) =>
+        w.ToDictionary(kv => kv.Key, kv => Reference.ToDouble(kv.Value.Data));
+
+    private LlamaModel LoadTiny(Dictionary<string, (float[] Data, int[] Shape)> weights)
+    {
+        TinyOlmo2.Write(_dir, weights);
+        return HfCheckpoint.Load(_dir, f.Ops);
+    }
+
+    private (float[] Hidden, float[] Logits) Run(LlamaModel model, int[] ids)
+    {
+        using var batch = new SequenceBatch(f.Device, 1, ids.Length, ids, model.Config.VocabSize);
+        using var tape = new Tape(f.Ops, recordGradients: false);
+        var hidden = model.Forward(tape, batch);
+        return (hidden.Value.ToArray(), model.Logits(tape, hidden).Value.ToArray());
+    }
+
+    [Fact]
+    public void ConfigReadsPostNormAndQkNormAcrossHeadsAndRoundTrips()
+    {
+        var c = HfConfig.FromJson(TinyOlmo2.Config().ToJsonString(), "config.json");
+        Assert.True(c is { PostNorm: true, QkNorm: true, QkNormAcrossHeads: true, QkvBias: false, OutputBias: false, HeadDim: 6, TieEmbeddings: false, KvHeads: 2 });
+        Assert.Equal((24, 12), c.QkNormWidths);
+        Assert.Equal(TinyOlmo2.Weights().Values.Sum(t => (long)t.Data.Length), c.ParameterCount());
+        Assert.Equal(c, HfConfig.FromJson(HfConfig.ToJson(c), "round trip"));
+        var back = JsonNode.Parse(HfConfig.ToJson(c))!.AsObject();
+        Assert.Equal("olmo2", (string?)back["model_type"]);
+        Assert.Equal("Olmo2ForCausalLM", (string?)back["architectures"]![0]);
+        Assert.False(back.ContainsKey("use_sliding_window"));
+        var biased = TinyOlmo2.Config();
+        biased["attention_bias"] = true; // OLMo-2 biases q, k, v and o alike
+        Assert.True(HfConfig.FromJson(biased.ToJsonString(), "config.json") is { QkvBias: true, OutputBias: true });
+        // the two OLMo-2 features come together, and the norms' span needs the norms
+        Assert.Contains("PostNorm", Assert.Throws<ArgumentException>(() => (c with { PostNorm = false }).Validate()).Message);
+        Assert.Throws<ArgumentException>(() => (c with { QkNorm = false }).Validate());
+    }
+
+    [Fact]
+    public void LoadedFolderMatchesTheFloat64ReferenceAndEachFeatureMatters()
+    {
+        var weights = TinyOlmo2.Weights();
+        using var model = LoadTiny(weights);
+        Assert.DoesNotContain(model.Parameters, p => p.Name.Contains("input_layernorm", StringComparison.Ordinal));
+        var (hidden, logits) = Run(model, Ids);
+        var w = ToDouble(weights);
+        var expected = Olmo2Reference.Forward(w, Ids);
+        Reference.AssertClose(hidden, expected.Hidden, 1e-4, "final hidden states");
+        Reference.AssertClose(logits, expected.Logits, 1e-4, "logits");
+        Assert.True(Reference.RelativeError(logits, expected.Logits) < 1e-5, "logits within float32 rounding");
+
+        // the reference without any one feature is another function: the same comparison fails
+        foreach (var (what, other) in new[]
+        {
+            ("the norms after attention and MLP (pre-norm instead)", Olmo2Reference.Forward(w, Ids, postNorm: false)),
+            ("the q/k norms", Olmo2Reference.Forward(w, Ids, qkNorm: false)),
+            ("the q/k norms across heads (per head instead)", Olmo2Reference.Forward(w, Ids, qkNormPerHead: true)),
+        })
+            Assert.True(Reference.RelativeError(logits, other.Logits) > 1e-2, $"{what} change the logits");
+    }
+
+    [Fact]
+    public void OlmoWeightsUnderALlamaConfigAreRefusedNamingTheMissingNorm()
+    {
+        TinyOlmo2.Write(_dir, TinyOlmo2.Weights());
+        var llama = TinyOlmo2.Config();
+        llama["model_type"] = "llama"; llama["architectures"] = new JsonArray("LlamaForCausalLM");
+        File.WriteAllText(Path.Combine(_dir, "config.json"), llama.ToJsonString());
+        Assert.Contains("input_layernorm", Assert.Throws<InvalidDataException>(() => HfCheckpoint.Load(_dir, f.Ops)).Message);
+        var weights = TinyOlmo2.Weights();
+        weights.Remove("model.layers.1.post_feedforward_layernorm.weight");
+        TinyOlmo2.Write(_dir, weights);
+        Assert.Contains("model.layers.1.post_feedforward_layernorm.weight", Assert.Throws<InvalidDataException>(() => HfCheckpoint.Load(_dir, f.Ops)).Message);
+    }
+
+    [Fact]
+    public void GradientThroughTheNormsMatchesFloat64FiniteDifferences()
+    {
+        var weights = TinyOlmo2.Weights();
+        using var model = LoadTiny(weights);
+        int[] ids = Ids[..7];
+        var seed = Reference.Random(ids.Length * TinyOlmo2.Vocab, 78);
+        var dlogits = Reference.ToDouble(seed);
+        model.ZeroGrad();
+        using (var batch = new SequenceBatch(f.Device, 1, ids.Length, ids, TinyOlmo2.Vocab))
+        using (var tape = new Tape(f.Ops))
+        {
+            var logits = model.Logits(tape, model.Forward(tape, batch));
+            tape.Backward(logits, seed); // d(Σ w ⊙ logits)
+        }
+        var w = ToDouble(weights);
+        var byName = model.Parameters.ToDictionary(p => p.Name);
+        foreach (string name in new[] { "model.layers.0.self_attn.q_norm.weight", "model.layers.0.self_attn.k_norm.weight",
+            "model.layers.0.post_attention_layernorm.weight", "model.layers.1.post_feedforward_layernorm.weight",
+            "model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.up_proj.weight" })
+        {
+            var analytic = byName[name].Grad!.ToArray();
+            var keep = w[name];
+            // the largest-gradient elements and a few others
+            var check = Enumerable.Range(0, analytic.Length).OrderByDescending(i => Math.Abs(analytic[i])).Take(5).Concat([1, analytic.Length - 2]);
+            foreach (int i in check)
+            {
+                double Loss(double v)
+                {
+                    var copy = (double[])keep.Clone();
+                    copy[i] = v;
+                    w[name] = copy;
+                    return GradCheck.Dot(Olmo2Reference.Forward(w, ids).Logits, dlogits);
+                }
+                const double h = 1e-5;
+                double numeric = (Loss(keep[i] + h) - Loss(keep[i] - h)) / (2 * h);
+                w[name] = keep;
+                Assert.True(Math.Abs(numeric - analytic[i]) <= 2e-3 * Math.Max(Math.Abs(numeric), 1),
+                    $"{name}[{i}]: analytic {analytic[i]:G6}, numeric {numeric:G6}");
+            }
+            Assert.Contains(analytic, g => Math.Abs(g) > 1e-2);
+        }
+    }
+
+    [Fact]
+    public void CachedGreedyGenerationEqualsTheFullForwardsArgmax()
+    {
+        using var model = LoadTiny(TinyOlmo2.Weights());
+        int[] prompt = Ids[..5];
+        var gen = Generator.Generate(model, prompt, new GenerateOptions(MaxNewTokens: 8), []);
+        Assert.Equal(8, gen.Length);
+        var seq = prompt.ToList();
+        foreach (int token in gen)
+        {
+            var logits = Run(model, [.. seq]).Logits;
+            Assert.Equal(Sampler.ArgMax(logits.AsSpan((seq.Count - 1) * TinyOlmo2.Vocab, TinyOlmo2.Vocab)), token);
+            seq.Add(token);
+        }
+        using var cache = new KvCache(f.Device, model.Config, 1, seq.Count);
+        using var tape = new Tape(f.Ops, recordGradients: false);
+        var got = new List<float>(model.ForwardCached(tape, cache, prompt, prompt.Length).Value.ToArray());
+        for (int i = prompt.Length; i < seq.Count; i++) got.AddRange(model.ForwardCached(tape, cache, [seq[i]], 1).Value.ToArray());
+        Reference.AssertClose([.. got], Reference.ToDouble(Run(model, [.. seq]).Hidden), 1e-5, "cached hidden states");
+    }
+
+    [Fact]
+    public void SavedModelIsAnOlmo2FolderAndLoadsBackBitwise()
+    {
+        using var model = LoadTiny(TinyOlmo2.Weights());
+        string saved = Path.Combine(_dir, "saved");
+        Directory.CreateDirectory(saved);
+        SafetensorsWriter.Write(Path.Combine(saved, "model.safetensors"), model.Parameters.ToDictionary(p => p.Name, p => p.Value));
+        File.WriteAllText(Path.Combine(saved, "config.json"), HfConfig.ToJson(model.Config));
+        using (var reader = SafetensorsReader.Open(saved))
+            Assert.Equal(TinyOlmo2.Weights().Keys.Order(StringComparer.Ordinal), reader.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        using var back = HfCheckpoint.Load(saved, f.Ops);
+        Assert.Equal(model.Config, back.Config);
+        Reference.AssertBitwiseEqual(Run(back, Ids).Logits, Run(model, Ids).Logits, "logits after a save and load");
+    }
+
+    [Fact]
+    public void JepaForwardCommandReproducesTheReference()
+    {
+        var weights = TinyOlmo2.Weights();
+        TinyOlmo2.Write(_dir, weights);
+        string outPath = Path.Combine(_dir, "forward.safetensors");
+        var r = CliRunner.Run("forward", "--model", _dir, "--ids", string.Join(",", Ids), "--out", outPath, "--device", "cpu");
+        Assert.True(r.Code == 0, r.ToString());
+        var expected = Olmo2Reference.Forward(ToDouble(weights), Ids);
+        using var written = SafetensorsReader.Open(outPath);
+        Reference.AssertClose(written.ReadFloat32("logits"), expected.Logits, 1e-4, "jepa forward logits");
+        Reference.AssertClose(written.ReadFloat32("hidden"), expected.Hidden, 1e-4, "jepa forward hidden states");
+    }
+
+    private static ModelConfig TrainableConfig() =>
+        TinySetup.Config(d: 16, layers: 2, heads: 4, kv: 2, ffn: 24) with { QkNorm = true, QkNormAcrossHeads = true, PostNorm = true };
+
+    private static float[] Norms(LlamaModel model) =>
+        [.. model.Parameters.Where(p => p.Name.EndsWith("norm.weight", StringComparison.Ordinal) && p.Name.StartsWith("model.layers.", StringComparison.Ordinal))
+            .SelectMany(p => p.Value.ToArray())];
+
+    [Theory]
+    [InlineData(false, ViewEncoding.Separate)]
+    [InlineData(false, ViewEncoding.Single)]
+    [InlineData(true, ViewEncoding.Single)]
+    public void JepaTrainingStepsRunFullOrWithLoraWhichKeepsTheNormsFrozen(bool lora, ViewEncoding views)
+    {
+        using var model = LlamaModel.Create(TrainableConfig(), f.Ops, 3);
+        Assert.Equal(8, model.Parameters.Count(p => p.Name.Contains("norm.weight", StringComparison.Ordinal) && p.Name.StartsWith("model.layers.", StringComparison.Ordinal)));
+        Assert.Contains(model.Parameters, p => p.Name == "model.layers.1.post_feedforward_layernorm.weight");
+        if (lora) model.AttachLora(new LoraOptions { Rank = 2, Targets = ["q_proj", "k_proj", "v_proj", "down_proj"] }, seed: 1);
+        var before = Norms(model);
+        var data = TinySetup.Pairs(8, 4);
+        using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions { Views = views }, new TrainOptions
+        {
+            Steps = 3, BatchSize = 4, LearningRate = 1e-2, Seed = 5, MaxLength = 64, MonitorEvery = 2, AdamW = new(ClipNorm: 0),
+        });
+        var result = t.Train(data);
+        Assert.Equal(3, result.Steps);
+        Assert.True(result.Last is { } last && double.IsFinite(last.LmLoss) && double.IsFinite(last.JepaLoss), "finite losses");
+        var after = Norms(model);
+        if (lora) Reference.AssertBitwiseEqual(after, before, "norms under LoRA");
+        else Assert.NotEqual(before, after);
+    }
+}

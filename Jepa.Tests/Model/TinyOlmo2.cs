@@ -1,0 +1,68 @@
+using System.Text.Json.Nodes;
+using Jepa.Core.Safetensors;
+using Jepa.Tests.Support;
+
+namespace Jepa.Tests.Model;
+
+/// <summary>
+/// A tiny random <c>Olmo2ForCausalLM</c> folder written the way Hugging Face writes one (the keys <c>Olmo2Config</c> writes and
+/// the tensor names of transformers' modeling_olmo2.py, not through Jepa's exporter): 2 layers, hidden 24, 4 query heads and
+/// 2 key/value heads of width 6 (no <c>head_dim</c> key, as Olmo2Config has none), SwiGLU 40, vocabulary 50, an untied LM
+/// head, no attention biases, RMSNorm ε 1e-6, RoPE θ 500000. Each layer has <c>post_attention_layernorm</c> and
+/// <c>post_feedforward_layernorm</c> and no <c>input_layernorm</c>; <c>q_norm</c> [24] and <c>k_norm</c> [12] span all heads.
+/// Every gain is drawn around 1 (0.3 to 1.7) so that dropping a norm changes the output.
+/// </summary>
+internal static class TinyOlmo2
+{
+    public const int Vocab = 50, Hidden = 24, Layers = 2, Heads = 4, KvHeads = 2, HeadDim = Hidden / Heads, Ffn = 40, MaxPositions = 64;
+    public const double Eps = 1e-6, Theta = 500000;
+
+    /// <summary>The config.json of the folder.</summary>
+    public static JsonObject Config() => new()
+    {
+        ["architectures"] = new JsonArray("Olmo2ForCausalLM"), ["model_type"] = "olmo2",
+        ["vocab_size"] = Vocab, ["hidden_size"] = Hidden, ["intermediate_size"] = Ffn, ["num_hidden_layers"] = Layers,
+        ["num_attention_heads"] = Heads, ["num_key_value_heads"] = KvHeads, ["hidden_act"] = "silu",
+        ["max_position_embeddings"] = MaxPositions, ["rms_norm_eps"] = Eps, ["rope_theta"] = Theta, ["rope_scaling"] = null,
+        ["tie_word_embeddings"] = false, ["attention_bias"] = false, ["attention_dropout"] = 0.0, ["use_cache"] = true,
+        ["torch_dtype"] = "float32", ["pad_token_id"] = 1, ["bos_token_id"] = null, ["eos_token_id"] = 2, ["initializer_range"] = 0.02,
+    };
+
+    /// <summary>The weights by Hugging Face name (row-major, [out, in] projections), drawn from <paramref name="seed"/>.</summary>
+    public static Dictionary<string, (float[] Data, int[] Shape)> Weights(ulong seed = 41)
+    {
+        var w = new Dictionary<string, (float[], int[])>();
+        ulong s = seed * 1000;
+        void Add(string name, float lo, float hi, params int[] shape) =>
+            w[name] = (Reference.Random(shape.Aggregate(1, (a, b) => a * b), s++, lo, hi), shape);
+        const int q = Heads * HeadDim, kv = KvHeads * HeadDim;
+        Add("model.embed_tokens.weight", -0.5f, 0.5f, Vocab, Hidden);
+        for (int l = 0; l < Layers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            Add(p + "self_attn.q_proj.weight", -0.35f, 0.35f, q, Hidden);
+            Add(p + "self_attn.k_proj.weight", -0.35f, 0.35f, kv, Hidden);
+            Add(p + "self_attn.v_proj.weight", -0.35f, 0.35f, kv, Hidden);
+            Add(p + "self_attn.o_proj.weight", -0.2f, 0.2f, Hidden, q);
+            Add(p + "self_attn.q_norm.weight", 0.3f, 1.7f, q);
+            Add(p + "self_attn.k_norm.weight", 0.3f, 1.7f, kv);
+            Add(p + "post_attention_layernorm.weight", 0.3f, 1.7f, Hidden);
+            Add(p + "mlp.gate_proj.weight", -0.35f, 0.35f, Ffn, Hidden);
+            Add(p + "mlp.up_proj.weight", -0.35f, 0.35f, Ffn, Hidden);
+            Add(p + "mlp.down_proj.weight", -0.2f, 0.2f, Hidden, Ffn);
+            Add(p + "post_feedforward_layernorm.weight", 0.3f, 1.7f, Hidden);
+        }
+        Add("model.norm.weight", 0.5f, 1.5f, Hidden);
+        Add("lm_head.weight", -0.5f, 0.5f, Vocab, Hidden);
+        return w;
+    }
+
+    /// <summary>Writes config.json and model.safetensors of <paramref name="weights"/> into <paramref name="directory"/>.</summary>
+    public static void Write(string directory, Dictionary<string, (float[] Data, int[] Shape)> weights)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "config.json"), Config().ToJsonString());
+        SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"),
+            weights.ToDictionary(kv => kv.Key, kv => new HostTensor(kv.Value.Data, kv.Value.Shape)), new Dictionary<string, string> { ["format"] = "pt" });
+    }
+}
