@@ -13,7 +13,9 @@ namespace Jepa.Kernels;
 /// probabilities from it.
 /// <para>Layouts (row-major): q, o, dq [B, T, Hq, D]; k, v, dk, dv [B, T, Hkv, D]; lse [B, Hq, T];
 /// segment ids [B, T]. Query head h reads kv head h / (Hq / Hkv). Token i attends to token j iff
-/// j ≤ i and, when segment ids are given, seg[b, i] = seg[b, j].</para>
+/// j ≤ i and, when segment ids are given, seg[b, i] = seg[b, j], and, with a sliding window W &gt; 0, i − j &lt; W
+/// (Gemma-2's local layers). With a soft cap c &gt; 0 each score s = scale·q·k becomes c·tanh(s / c) before the
+/// softmax (Gemma-2's attention-logit soft-capping), and the backward pass multiplies by 1 − tanh².</para>
 /// <para>Work split: a group owns a block of rows (query rows in the forward and dQ kernels, key rows in
 /// the dK/dV kernel) of one (batch, head). Each row is held in registers by a team of R lanes of one warp
 /// (R = D / <see cref="LaneDims"/> rounded up to a power of two), lane l holding dims l, l + R, l + 2R, ….
@@ -103,6 +105,10 @@ public sealed class Attention
         public int HasSegments;
         /// <summary>Softmax scale applied to q·k.</summary>
         public float Scale;
+        /// <summary>Soft cap c of the scores (c·tanh(s / c)); 0: none.</summary>
+        public float SoftCap;
+        /// <summary>Sliding window: token i sees keys j with i − j &lt; Window; 0: all earlier keys.</summary>
+        public int Window;
 
         /// <summary>Score-buffer lines per row: 1 sum, or R partial sums.</summary>
         public readonly int ScoreLines => Shuffle != 0 ? 1 : Lanes;
@@ -118,8 +124,9 @@ public sealed class Attention
         public readonly int SharedFloats(int buffers, int rowValues) => 2 * Tile * Dp + rowValues * Tile + buffers * ScoreLength;
     }
 
-    private Plan MakePlan(string op, int B, int T, int Hq, int Hkv, int D, bool hasSegments, float? scale)
+    private Plan MakePlan(string op, int B, int T, int Hq, int Hkv, int D, bool hasSegments, float? scale, float softCap, int window)
     {
+        CheckCapAndWindow(op, softCap, window);
         Check.Positive(op, (nameof(B), B), (nameof(T), T), (nameof(Hq), Hq), (nameof(D), D));
         Check.Positive(op, (nameof(Hkv), Hkv));
         if (Hq % Hkv != 0)
@@ -134,7 +141,7 @@ public sealed class Attention
         var p = new Plan
         {
             B = B, T = T, Hq = Hq, Hkv = Hkv, D = D, Lanes = lanes, Dp = lanes * LaneDims,
-            Shuffle = _shuffle ? 1 : 0, HasSegments = hasSegments ? 1 : 0, Scale = s,
+            Shuffle = _shuffle ? 1 : 0, HasSegments = hasSegments ? 1 : 0, Scale = s, SoftCap = softCap, Window = window,
         };
         // Groups are whole warps (every shuffle has its full warp): GPUs run 64 rows per group, the CPU
         // accelerator groups of at most 64 threads, both fewer when T is short.
@@ -159,6 +166,14 @@ public sealed class Attention
             p.Tile = 24;
         }
         return p;
+    }
+
+    /// <summary>Checks a soft cap (finite, ≥ 0) and a sliding window (≥ 0); shared with <see cref="CachedAttention"/>.</summary>
+    internal static void CheckCapAndWindow(string op, float softCap, int window)
+    {
+        if (!(softCap >= 0f) || !float.IsFinite(softCap))
+            throw new ArgumentOutOfRangeException(nameof(softCap), softCap, $"{op}: the soft cap must be 0 (none) or a positive finite number.");
+        if (window < 0) throw new ArgumentOutOfRangeException(nameof(window), window, $"{op}: the sliding window must be 0 (none) or positive.");
     }
 
     private static KernelConfig Config(Plan p, int blocksX, int blocksY, int sharedFloats) =>
@@ -192,18 +207,20 @@ public sealed class Attention
     /// <param name="D">Head dimension (at most <see cref="MaxHeadDim"/>).</param>
     /// <param name="segments">Segment ids [B, T] for block-causal masking, or <c>default</c> for plain causal.</param>
     /// <param name="scale">Softmax scale; 1/√D when null.</param>
+    /// <param name="softCap">Soft cap c of the scores, c·tanh(s / c); 0: none.</param>
+    /// <param name="window">Sliding window: query i sees keys j with i − j &lt; window; 0: every earlier key.</param>
     public void Forward(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o, ArrayView<float> lse,
-        int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments = default, float? scale = null)
+        int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments = default, float? scale = null, float softCap = 0f, int window = 0)
     {
         const string op = "Attention.Forward";
-        var p = MakePlan(op, B, T, Hq, Hkv, D, segments.IsValid, scale);
+        var p = MakePlan(op, B, T, Hq, Hkv, D, segments.IsValid, scale, softCap, window);
         long nq = (long)B * T * Hq * D, nkv = (long)B * T * Hkv * D;
         Check.Length(op, nameof(q), q, nq); Check.Length(op, nameof(k), k, nkv); Check.Length(op, nameof(v), v, nkv);
         Check.Length(op, nameof(o), o, nq); Check.Length(op, nameof(lse), lse, (long)B * Hq * T);
         CheckSegments(op, segments, B, T);
         if (_host is not null)
         {
-            _host.Forward(q, k, v, o, lse, B, T, Hq, Hkv, D, segments, p.Scale);
+            _host.Forward(q, k, v, o, lse, B, T, Hq, Hkv, D, segments, p.Scale, p.SoftCap, p.Window);
             return;
         }
         _k.Get("Attention.Forward", acc => acc.LoadStreamKernel<Plan, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(ForwardKernel))
@@ -235,7 +252,7 @@ public sealed class Attention
         float m = float.NegativeInfinity, l = 0f;
         int keyEnd = XMath.Min(p.T, q0 + p.Rows); // causal: later key tiles are fully masked for this block
         long kvStride = (long)p.Hkv * p.D, kvBase = ((long)b * p.T * p.Hkv + hkv) * p.D;
-        for (int k0 = 0; k0 < keyEnd; k0 += p.Tile)
+        for (int k0 = KeyStart(p, q0); k0 < keyEnd; k0 += p.Tile)
         {
             int n = XMath.Min(p.Tile, keyEnd - k0);
             Group.Barrier();
@@ -246,9 +263,14 @@ public sealed class Attention
             for (int kk = 0; kk < n; kk++) PutScore(p, sc, row, lane, kk, qr.Dot(ks, kk * p.Dp + lane, p.Lanes));
             Warp.Barrier();
 
-            int visible = XMath.Min(n, iq - k0 + 1);
+            int visible = XMath.Min(n, iq - k0 + 1), from = WindowFrom(p, iq, k0);
+            if (p.SoftCap > 0f)
+            {
+                for (int kk = from; kk < visible; kk++) CapScore(p, sc, row, lane, kk);
+                Warp.Barrier();
+            }
             float mt = float.NegativeInfinity;
-            for (int kk = 0; kk < visible; kk++)
+            for (int kk = from; kk < visible; kk++)
                 if (Interop.FloatAsInt(segs[kk]) == segI) mt = XMath.Max(mt, GetScore(p, sc, row, kk));
             if (mt > m)
             {
@@ -257,7 +279,7 @@ public sealed class Attention
                 acc.Scale(a);
                 m = mt;
             }
-            for (int kk = 0; kk < visible; kk++)
+            for (int kk = from; kk < visible; kk++)
             {
                 if (Interop.FloatAsInt(segs[kk]) != segI) continue;
                 float pr = XMath.Exp(GetScore(p, sc, row, kk) - m);
@@ -299,12 +321,14 @@ public sealed class Attention
     /// <param name="D">Head dimension.</param>
     /// <param name="segments">The forward pass's segment ids, or <c>default</c>.</param>
     /// <param name="scale">The forward pass's scale; 1/√D when null.</param>
+    /// <param name="softCap">The forward pass's soft cap; 0: none.</param>
+    /// <param name="window">The forward pass's sliding window; 0: none.</param>
     public void Backward(ArrayView<float> dO, ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o,
         ArrayView<float> lse, ArrayView<float> dq, ArrayView<float> dk, ArrayView<float> dv,
-        int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments = default, float? scale = null)
+        int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments = default, float? scale = null, float softCap = 0f, int window = 0)
     {
         const string op = "Attention.Backward";
-        var p = MakePlan(op, B, T, Hq, Hkv, D, segments.IsValid, scale);
+        var p = MakePlan(op, B, T, Hq, Hkv, D, segments.IsValid, scale, softCap, window);
         long nq = (long)B * T * Hq * D, nkv = (long)B * T * Hkv * D, nl = (long)B * Hq * T;
         Check.Length(op, nameof(dO), dO, nq); Check.Length(op, nameof(q), q, nq); Check.Length(op, nameof(k), k, nkv);
         Check.Length(op, nameof(v), v, nkv); Check.Length(op, nameof(o), o, nq); Check.Length(op, nameof(lse), lse, nl);
@@ -312,7 +336,7 @@ public sealed class Attention
         CheckSegments(op, segments, B, T);
         if (_host is not null)
         {
-            _host.Backward(dO, q, k, v, o, lse, dq, dk, dv, B, T, Hq, Hkv, D, segments, p.Scale);
+            _host.Backward(dO, q, k, v, o, lse, dq, dk, dv, B, T, Hq, Hkv, D, segments, p.Scale, p.SoftCap, p.Window);
             return;
         }
         var seg = segments.IsValid ? segments : NoSegments(lse);
@@ -360,7 +384,7 @@ public sealed class Attention
 
         int keyEnd = XMath.Min(p.T, q0 + p.Rows);
         long kvStride = (long)p.Hkv * p.D, kvBase = ((long)b * p.T * p.Hkv + hkv) * p.D;
-        for (int k0 = 0; k0 < keyEnd; k0 += p.Tile)
+        for (int k0 = KeyStart(p, q0); k0 < keyEnd; k0 += p.Tile)
         {
             int n = XMath.Min(p.Tile, keyEnd - k0);
             Group.Barrier();
@@ -376,10 +400,10 @@ public sealed class Attention
             }
             Warp.Barrier();
             int visible = XMath.Min(n, iq - k0 + 1);
-            for (int kk = 0; kk < visible; kk++)
+            for (int kk = WindowFrom(p, iq, k0); kk < visible; kk++)
             {
                 if (Interop.FloatAsInt(segs[kk]) != segI) continue;
-                float ds = XMath.Exp(GetScore(p, sc, row, kk) - li) * (GetScore(p, dps, row, kk) - di);
+                float ds = ScoreGradient(p, GetScore(p, sc, row, kk), li, GetScore(p, dps, row, kk) - di, out _);
                 dqr.Axpy(ds, ks, kk * p.Dp + lane, p.Lanes);
             }
         }
@@ -418,14 +442,16 @@ public sealed class Attention
 
         long qStride = (long)p.Hq * p.D;
         int firstTile = k0 / p.Tile * p.Tile; // causal: query rows before the block never see its keys
+        // with a window, query rows at or past the block's last key + W see none of its keys
+        int queryEnd = p.Window > 0 ? XMath.Min(p.T, k0 + p.Rows - 1 + p.Window) : p.T;
         for (int g = 0; g < groupHeads; g++)
         {
             int h = hkv * groupHeads + g;
             long qBase = ((long)b * p.T * p.Hq + h) * p.D;
             long lBase = ((long)b * p.Hq + h) * p.T;
-            for (int t0 = firstTile; t0 < p.T; t0 += p.Tile)
+            for (int t0 = firstTile; t0 < queryEnd; t0 += p.Tile)
             {
-                int n = XMath.Min(p.Tile, p.T - t0);
+                int n = XMath.Min(p.Tile, queryEnd - t0);
                 int first = XMath.Max(0, k0 - t0);
                 Group.Barrier();
                 StageRows(q, qs, qBase + t0 * qStride, qStride, n, p.D, p.Dp, p.Scale);
@@ -444,13 +470,14 @@ public sealed class Attention
                     PutScore(p, dps, row, lane, r, vr.Dot(gs, off, p.Lanes));
                 }
                 Warp.Barrier();
-                for (int r = XMath.Max(first, jk - t0); r < n; r++) // causal: query rows i ≥ j
+                int last = p.Window > 0 ? XMath.Min(n, jk + p.Window - t0) : n; // window: query rows i < j + W
+                for (int r = XMath.Max(first, jk - t0); r < last; r++) // causal: query rows i ≥ j
                 {
                     if (Interop.FloatAsInt(segs[r]) != segJ) continue;
                     int off = r * p.Dp + lane;
-                    float pr = XMath.Exp(GetScore(p, sc, row, r) - lses[r]);
+                    float ds = ScoreGradient(p, GetScore(p, sc, row, r), lses[r], GetScore(p, dps, row, r) - deltas[r], out float pr);
                     dvr.Axpy(pr, gs, off, p.Lanes);
-                    dkr.Axpy(pr * (GetScore(p, dps, row, r) - deltas[r]), qs, off, p.Lanes);
+                    dkr.Axpy(ds, qs, off, p.Lanes);
                 }
             }
         }
@@ -463,6 +490,50 @@ public sealed class Attention
     }
 
     // ---------------------------------------------------------------- helpers (run inside kernels)
+
+    /// <summary>The first key a block of query rows from <paramref name="q0"/> may see: 0, or with a window the first key
+    /// inside the window of its first row (earlier keys are masked for every row of the block).</summary>
+    private static int KeyStart(Plan p, int q0) => p.Window > 0 ? XMath.Max(0, q0 - p.Window + 1) : 0;
+
+    /// <summary>The first column of the key tile at <paramref name="k0"/> inside row <paramref name="i"/>'s window (0 without one).</summary>
+    private static int WindowFrom(Plan p, int i, int k0) => p.Window > 0 ? XMath.Max(0, i - p.Window + 1 - k0) : 0;
+
+    /// <summary>Replaces column <paramref name="col"/>'s score of a row by its soft-capped value c·tanh(s / c), so that
+    /// <see cref="GetScore"/> returns it: one lane of the row's team (the one holding the sum with shuffles, else lane 0,
+    /// which then zeroes the other lanes' partials) reads and writes it, so no barrier is needed between; read the scores
+    /// back only after a warp barrier.</summary>
+    private static void CapScore(Plan p, ArrayView<float> buf, int row, int lane, int col)
+    {
+        if (p.Shuffle != 0)
+        {
+            if (lane != (col & (p.Lanes - 1))) return;
+            int at = row * p.ScoreStride + col;
+            buf[at] = p.SoftCap * XMath.Tanh(buf[at] / p.SoftCap);
+        }
+        else
+        {
+            if (lane != 0) return;
+            float capped = p.SoftCap * XMath.Tanh(GetScore(p, buf, row, col) / p.SoftCap);
+            int at = row * p.Lanes * p.ScoreStride + col;
+            buf[at] = capped;
+            for (int l = 1; l < p.Lanes; l++) buf[at + l * p.ScoreStride] = 0f;
+        }
+    }
+
+    /// <summary>∂L/∂s for a raw score s (scale·q·k) of a row with log-sum-exp <paramref name="lse"/> and
+    /// <paramref name="dpMinusDelta"/> = dO·v − Σ dO·O: p·(dO·v − Δ), times 1 − tanh²(s / c) under a soft cap c, where
+    /// p = exp(capped s − lse) (returned in <paramref name="prob"/>).</summary>
+    private static float ScoreGradient(Plan p, float s, float lse, float dpMinusDelta, out float prob)
+    {
+        if (p.SoftCap > 0f)
+        {
+            float t = XMath.Tanh(s / p.SoftCap);
+            prob = XMath.Exp(p.SoftCap * t - lse);
+            return prob * dpMinusDelta * (1f - t * t);
+        }
+        prob = XMath.Exp(s - lse);
+        return prob * dpMinusDelta;
+    }
 
     /// <summary>How many of the dims lane, lane + R, lane + 2R, … lie below D.</summary>
     private static int LaneCount(Plan p, int lane) => (p.D - lane + p.Lanes - 1) / p.Lanes;

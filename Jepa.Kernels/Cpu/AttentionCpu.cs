@@ -56,6 +56,10 @@ internal sealed unsafe class AttentionCpu
         public int B, T, Tp, Hq, Hkv, G, D;
         public float Scale;
 
+        /// <summary>Soft cap c of the scores (c·tanh(s / c)), 0: none; sliding window W (query i sees keys j &gt; i − W), 0: none.</summary>
+        public float SoftCap;
+        public int Window;
+
         /// <summary>Floats between consecutive tokens of q, o (QS) and of k, v (KS).</summary>
         public readonly long QS => (long)Hq * D;
         public readonly long KS => (long)Hkv * D;
@@ -70,14 +74,14 @@ internal sealed unsafe class AttentionCpu
     /// <summary>Scratch for <see cref="Begin"/>: segment ids, first keys and last queries, [3, B, Tp].</summary>
     private Tensor SegmentScratch(int B, int T) => Tensor.Empty(_device, 3 * B, Pad(T));
 
-    private Call Begin(int B, int T, int Hq, int Hkv, int D, float scale, ArrayView<int> segments, Tensor seg)
+    private Call Begin(int B, int T, int Hq, int Hkv, int D, float scale, float softCap, int window, ArrayView<int> segments, Tensor seg)
     {
         _device.Synchronize(); // kernels queued before may still use these buffers
         int Tp = Pad(T);
         int* scratch = HostView.Ptr(seg.AsInt32(), "segments scratch");
         var c = new Call
         {
-            B = B, T = T, Tp = Tp, Hq = Hq, Hkv = Hkv, G = Hq / Hkv, D = D, Scale = scale,
+            B = B, T = T, Tp = Tp, Hq = Hq, Hkv = Hkv, G = Hq / Hkv, D = D, Scale = scale, SoftCap = softCap, Window = window,
             Seg = scratch, First = scratch + (long)B * Tp, Last = scratch + 2L * B * Tp,
         };
         int* src = segments.IsValid ? HostView.Ptr(segments, nameof(segments)) : null;
@@ -108,20 +112,44 @@ internal sealed unsafe class AttentionCpu
         return c;
     }
 
-    /// <summary>The first key any of query rows [i0, i0 + rows) of batch b may see, rounded down to a vector.</summary>
+    /// <summary>The first key any of query rows [i0, i0 + rows) of batch b may see (its segment's first, or the first
+    /// inside its window), rounded down to a vector.</summary>
     private static int FirstKey(in Call c, int b, int i0, int rows)
     {
         int lo = int.MaxValue;
-        for (int r = 0; r < rows; r++) lo = Math.Min(lo, c.First[(long)b * c.Tp + i0 + r]);
+        for (int r = 0; r < rows; r++)
+        {
+            int first = c.First[(long)b * c.Tp + i0 + r];
+            if (c.Window > 0) first = Math.Max(first, i0 + r - c.Window + 1);
+            lo = Math.Min(lo, first);
+        }
         return lo / W * W;
     }
 
-    /// <summary>One past the last query any of key rows [j0, j0 + rows) of batch b may be seen by.</summary>
+    /// <summary>One past the last query any of key rows [j0, j0 + rows) of batch b may be seen by (its segment's last, or
+    /// the last whose window reaches it).</summary>
     private static int QueryEnd(in Call c, int b, int j0, int rows)
     {
         int hi = 0;
-        for (int r = 0; r < rows; r++) hi = Math.Max(hi, c.Last[(long)b * c.Tp + j0 + r] + 1);
+        for (int r = 0; r < rows; r++)
+        {
+            int end = c.Last[(long)b * c.Tp + j0 + r] + 1;
+            if (c.Window > 0) end = Math.Min(end, j0 + r + c.Window);
+            hi = Math.Max(hi, end);
+        }
         return hi;
+    }
+
+    /// <summary>The lowest key index visible to query row <paramref name="i"/> is above this (−1 without a window).</summary>
+    private static Vector256<int> WindowFloor(in Call c, int i) => Vector256.Create(c.Window > 0 ? i - c.Window : -1);
+
+    /// <summary>Soft-capping of a row of raw dot products x[0, n): x ← tanh(scale·x / c), the capped score being c·x.</summary>
+    private static void TanhOfScaled(float* x, int n, float scale, float cap)
+    {
+        var row = new Span<float>(x, n);
+        TensorPrimitives.Multiply(row, scale, row);
+        TensorPrimitives.Divide(row, cap, row);
+        TensorPrimitives.Tanh(row, row);
     }
 
     private static float* P(ArrayView<float> view, string name) => HostView.Ptr(view, name);
@@ -130,12 +158,12 @@ internal sealed unsafe class AttentionCpu
 
     /// <summary>See <see cref="Attention.Forward"/>; sizes already checked.</summary>
     public void Forward(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o, ArrayView<float> lse,
-        int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments, float scale)
+        int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments, float scale, float softCap, int window)
     {
         int Tp = Pad(T);
         using var seg = SegmentScratch(B, T);
         using var kt = Tensor.Empty(_device, B * Hkv, D, Tp);
-        var c = Begin(B, T, Hq, Hkv, D, scale, segments, seg);
+        var c = Begin(B, T, Hq, Hkv, D, scale, softCap, window, segments, seg);
         c.Q = P(q, nameof(q)); c.K = P(k, nameof(k)); c.V = P(v, nameof(v)); c.O = P(o, nameof(o)); c.Lse = P(lse, nameof(lse));
         c.Kt = P(kt.View, "kᵀ scratch");
 
@@ -161,7 +189,7 @@ internal sealed unsafe class AttentionCpu
             for (int r = 0; r < rows; r++)
             {
                 int i = i0 + r;
-                float m = Softmax(s + r * n, lo, n, i, seg, c.Scale, out sums[r]);
+                float m = Softmax(c, s + r * n, lo, n, i, seg, out sums[r]);
                 c.Lse[((long)b * c.Hq + h) * c.T + i] = m + MathF.Log(sums[r]);
             }
             // Keys past a row's own index have weight zero (masked) in the rows' common range.
@@ -172,20 +200,28 @@ internal sealed unsafe class AttentionCpu
         ArrayPool<float>.Shared.Return(scratch);
     }
 
-    /// <summary>Turns the raw dot products p[lo, n) of query row <paramref name="i"/> into exp(scale·p_j − m) for
-    /// the keys it sees (j ≤ i, same segment) and 0 for the others; returns m, their max, and their sum. Keys
-    /// before <paramref name="lo"/> (a multiple of the vector width) are all masked for this row.</summary>
-    private static float Softmax(float* p, int lo, int n, int i, int* seg, float scale, out float sum)
+    /// <summary>Turns the raw dot products p[lo, n) of query row <paramref name="i"/> into exp(s_j − m) for the keys it
+    /// sees (j ≤ i, same segment, inside the window), s_j = scale·p_j (soft-capped: c·tanh(scale·p_j / c)), and 0 for the
+    /// others; returns m, their max, and their sum. Keys before <paramref name="lo"/> (a multiple of the vector width)
+    /// are all masked for this row.</summary>
+    private static float Softmax(in Call c, float* p, int lo, int n, int i, int* seg, out float sum)
     {
+        float mul = c.Scale;
+        if (c.SoftCap > 0f)
+        {
+            TanhOfScaled(p + lo, n - lo, c.Scale, c.SoftCap);
+            mul = c.SoftCap;
+        }
         var vi = Vector256.Create(i);
+        var floor = WindowFloor(c, i);
         var segI = Vector256.Create(seg[i]);
-        var sc = Vector256.Create(scale);
+        var sc = Vector256.Create(mul);
         var none = Vector256.Create(float.NegativeInfinity);
         var vm = none;
         for (int j = lo; j < n; j += W)
         {
             var idx = Vector256.Create(j) + Vector256<int>.Indices;
-            var visible = Vector256.LessThanOrEqual(idx, vi) & Vector256.Equals(Vector256.Load(seg + j), segI);
+            var visible = Vector256.LessThanOrEqual(idx, vi) & Vector256.GreaterThan(idx, floor) & Vector256.Equals(Vector256.Load(seg + j), segI);
             var x = Vector256.ConditionalSelect(visible.AsSingle(), Vector256.Load(p + j) * sc, none);
             x.Store(p + j);
             vm = Vector256.Max(vm, x);
@@ -208,7 +244,7 @@ internal sealed unsafe class AttentionCpu
     /// <summary>See <see cref="Attention.Backward"/>; sizes already checked.</summary>
     public void Backward(ArrayView<float> dO, ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o,
         ArrayView<float> lse, ArrayView<float> dq, ArrayView<float> dk, ArrayView<float> dv,
-        int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments, float scale)
+        int B, int T, int Hq, int Hkv, int D, ArrayView<int> segments, float scale, float softCap, int window)
     {
         int Tp = Pad(T);
         using var seg = SegmentScratch(B, T);
@@ -218,7 +254,7 @@ internal sealed unsafe class AttentionCpu
         using var dOt = Tensor.Empty(_device, B * Hq, D, Tp);
         using var lseP = Tensor.Empty(_device, B * Hq, Tp);
         using var delta = Tensor.Empty(_device, B * Hq, Tp);
-        var c = Begin(B, T, Hq, Hkv, D, scale, segments, seg);
+        var c = Begin(B, T, Hq, Hkv, D, scale, softCap, window, segments, seg);
         c.DO = P(dO, nameof(dO)); c.Q = P(q, nameof(q)); c.K = P(k, nameof(k)); c.V = P(v, nameof(v)); c.O = P(o, nameof(o));
         c.Lse = P(lse, nameof(lse)); c.DQ = P(dq, nameof(dq)); c.DK = P(dk, nameof(dk)); c.DV = P(dv, nameof(dv));
         c.Kt = P(kt.View, "kᵀ scratch"); c.Vt = P(vt.View, "vᵀ scratch"); c.Qt = P(qt.View, "qᵀ scratch");
@@ -266,7 +302,9 @@ internal sealed unsafe class AttentionCpu
             int lo = FirstKey(c, b, i0, rows);
             Dots(c.Q + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Kt + c.Transposed(b, c.Hkv, hkv) + lo, c.Tp, n - lo, c.D, s + lo, n);
             Dots(c.DO + c.Row(b, i0, c.Hq, h), c.QS, rows, c.Vt + c.Transposed(b, c.Hkv, hkv) + lo, c.Tp, n - lo, c.D, dp + lo, n);
-            var sc = Vector256.Create(c.Scale);
+            bool capped = c.SoftCap > 0f;
+            var sc = Vector256.Create(capped ? c.SoftCap : c.Scale);
+            var one = Vector256.Create(1f);
             for (int r = 0; r < rows; r++)
             {
                 int i = i0 + r;
@@ -276,14 +314,18 @@ internal sealed unsafe class AttentionCpu
                 var li = Vector256.Create(c.LseP[lseRow + i]);
                 var dv = Vector256.Create(di);
                 var vi = Vector256.Create(i);
+                var floor = WindowFloor(c, i);
                 var segI = Vector256.Create(seg[i]);
                 float* sr = s + r * n, dr = dp + r * n;
+                if (capped) TanhOfScaled(sr + lo, n - lo, c.Scale, c.SoftCap); // sr = t = tanh(scale·q·k / c)
                 for (int j = lo; j < n; j += W)
                 {
                     var idx = Vector256.Create(j) + Vector256<int>.Indices;
-                    var visible = Vector256.LessThanOrEqual(idx, vi) & Vector256.Equals(Vector256.Load(seg + j), segI);
-                    var p = Vector256.Exp(Vector256.Load(sr + j) * sc - li);
+                    var visible = Vector256.LessThanOrEqual(idx, vi) & Vector256.GreaterThan(idx, floor) & Vector256.Equals(Vector256.Load(seg + j), segI);
+                    var x = Vector256.Load(sr + j);
+                    var p = Vector256.Exp(x * sc - li);
                     var ds = p * (Vector256.Load(dr + j) - dv);
+                    if (capped) ds *= one - x * x;
                     Vector256.ConditionalSelect(visible.AsSingle(), ds, Vector256<float>.Zero).Store(sr + j);
                 }
             }
@@ -310,7 +352,9 @@ internal sealed unsafe class AttentionCpu
             new Span<float>(dkAcc, 2 * Rows * c.D).Clear();
             int* seg = c.Seg + (long)b * c.Tp + i0;
             float* kRows = c.K + c.Row(b, j0, c.Hkv, hkv), vRows = c.V + c.Row(b, j0, c.Hkv, hkv);
-            var sc = Vector256.Create(c.Scale);
+            bool capped = c.SoftCap > 0f;
+            var sc = Vector256.Create(capped ? c.SoftCap : c.Scale);
+            var one = Vector256.Create(1f);
             var end = Vector256.Create(c.T);
             for (int g = 0; g < c.G; g++)
             {
@@ -323,15 +367,20 @@ internal sealed unsafe class AttentionCpu
                 {
                     int j = j0 + r;
                     var vj = Vector256.Create(j);
+                    var ceiling = Vector256.Create(c.Window > 0 ? Math.Min(c.T, j + c.Window) : c.T); // window: queries i < j + W
                     var segJ = Vector256.Create(c.Seg[(long)b * c.Tp + j]);
                     float* sr = s + r * n, dr = dp + r * n;
+                    if (capped) TanhOfScaled(sr, n, c.Scale, c.SoftCap); // sr = t = tanh(scale·q·k / c)
                     for (int x = 0; x < n; x += W)
                     {
                         var idx = Vector256.Create(i0 + x) + Vector256<int>.Indices;
-                        var visible = (Vector256.GreaterThanOrEqual(idx, vj) & Vector256.LessThan(idx, end)
+                        var visible = (Vector256.GreaterThanOrEqual(idx, vj) & Vector256.LessThan(idx, ceiling)
                             & Vector256.Equals(Vector256.Load(seg + x), segJ)).AsSingle();
-                        var p = Vector256.ConditionalSelect(visible, Vector256.Exp(Vector256.Load(sr + x) * sc - Vector256.Load(lse + x)), Vector256<float>.Zero);
-                        var ds = Vector256.ConditionalSelect(visible, p * (Vector256.Load(dr + x) - Vector256.Load(delta + x)), Vector256<float>.Zero);
+                        var t = Vector256.Load(sr + x);
+                        var p = Vector256.ConditionalSelect(visible, Vector256.Exp(t * sc - Vector256.Load(lse + x)), Vector256<float>.Zero);
+                        var grad = p * (Vector256.Load(dr + x) - Vector256.Load(delta + x));
+                        if (capped) grad *= one - t * t;
+                        var ds = Vector256.ConditionalSelect(visible, grad, Vector256<float>.Zero);
                         p.Store(sr + x);
                         ds.Store(dr + x);
                     }

@@ -15,13 +15,14 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
     private const KernelPath Kernel = KernelPath.Kernel, Host = KernelPath.Host;
 
     /// <summary>Sizes of one attention call; Segments names the mask: none (causal), random runs,
-    /// packed [Text+PRED ‖ Code] (two segments per row) or interleaved (t mod 3, not contiguous).</summary>
-    public sealed record Case(int B, int T, int Hq, int Hkv, int D, string Segments = "none")
+    /// packed [Text+PRED ‖ Code] (two segments per row) or interleaved (t mod 3, not contiguous); Cap soft-caps the scores
+    /// (c·tanh(s / c), 0: none) and Window limits each query to its last Window keys (0: none), as Gemma-2 does.</summary>
+    public sealed record Case(int B, int T, int Hq, int Hkv, int D, string Segments = "none", float Cap = 0f, int Window = 0)
     {
         public int Nq => B * T * Hq * D;
         public int Nkv => B * T * Hkv * D;
         public int Nlse => B * Hq * T;
-        public override string ToString() => $"B{B} T{T} Hq{Hq} Hkv{Hkv} D{D} {Segments}";
+        public override string ToString() => $"B{B} T{T} Hq{Hq} Hkv{Hkv} D{D} {Segments}" + (Cap > 0 ? $" cap {Cap}" : "") + (Window > 0 ? $" window {Window}" : "");
     }
 
     private static int[]? MakeSegments(Case c, ulong seed)
@@ -49,7 +50,8 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     // ---------------------------------------------------------------- float64 reference
 
-    /// <summary>Dense masked softmax attention in float64: o [B, T, Hq, D] and lse [B, Hq, T].</summary>
+    /// <summary>Dense masked softmax attention in float64: o [B, T, Hq, D] and lse [B, Hq, T]; scores capped and keys
+    /// windowed as the case says.</summary>
     private static (double[] O, double[] Lse) Dense(Case c, double[] q, double[] k, double[] v, int[]? seg, double scale)
     {
         var o = new double[c.Nq];
@@ -66,10 +68,12 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
             {
                 s[j] = double.NegativeInfinity;
                 if (seg is not null && seg[b * c.T + j] != seg[b * c.T + i]) continue;
+                if (c.Window > 0 && i - j >= c.Window) continue;
                 int kj = ((b * c.T + j) * c.Hkv + h / group) * c.D;
                 double dot = 0;
                 for (int d = 0; d < c.D; d++) dot += q[qi + d] * k[kj + d];
                 s[j] = scale * dot;
+                if (c.Cap > 0) s[j] = c.Cap * Math.Tanh(s[j] / c.Cap);
                 m = Math.Max(m, s[j]);
             }
             double sum = 0;
@@ -108,7 +112,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
     };
 
     private static void Forward(Attention op, Case c, Inputs x, float? scale = null) =>
-        op.Forward(x.Q.View, x.K.View, x.V.View, x.O.View, x.Lse.View, c.B, c.T, c.Hq, c.Hkv, c.D, x.SegView, scale);
+        op.Forward(x.Q.View, x.K.View, x.V.View, x.O.View, x.Lse.View, c.B, c.T, c.Hq, c.Hkv, c.D, x.SegView, scale, c.Cap, c.Window);
 
     /// <summary>Forward, then backward of Σ w·o from the given starting gradients; returns o, lse, dq, dk, dv.
     /// Runs <paramref name="op"/> when given, else a new attention on <paramref name="path"/>.</summary>
@@ -124,7 +128,7 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         using var dk = Tensor.FromArray(dev, dk0, c.Nkv);
         using var dv = Tensor.FromArray(dev, dv0, c.Nkv);
         op.Backward(dO.View, x.Q.View, x.K.View, x.V.View, x.O.View, x.Lse.View, dq.View, dk.View, dv.View,
-            c.B, c.T, c.Hq, c.Hkv, c.D, x.SegView);
+            c.B, c.T, c.Hq, c.Hkv, c.D, x.SegView, softCap: c.Cap, window: c.Window);
         return [x.O.ToArray(), x.Lse.ToArray(), dq.ToArray(), dk.ToArray(), dv.ToArray()];
     }
 
@@ -149,7 +153,12 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         new(1, 29, 3, 1, 20, "random"),
         new(1, 19, 2, 2, 64, "packed"),
         new(1, 17, 2, 1, 64, "interleaved"),
-        new(1, 13, 2, 1, 128, "random"));
+        new(1, 13, 2, 1, 128, "random"),
+        new(2, 37, 4, 2, 16, Cap: 1.5f),
+        new(1, 70, 2, 1, 32, Window: 9),
+        new(2, 45, 4, 2, 24, "packed", Cap: 2f, Window: 13),
+        new(1, 29, 3, 1, 20, "random", Cap: 0.7f, Window: 1),
+        new(1, 90, 2, 1, 16, Window: 30));
 
     [Theory]
     [MemberData(nameof(ForwardCases))]
@@ -165,6 +174,38 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         var (o, lse) = Dense(c, Reference.ToDouble(q), Reference.ToDouble(k), Reference.ToDouble(v), seg, 1 / Math.Sqrt(c.D));
         Reference.AssertClose(x.O.ToArray(), o, 2e-6, $"o {c} {path}");
         Reference.AssertClose(x.Lse.ToArray(), lse, 2e-6, $"lse {c} {path}");
+    }
+
+    [Theory]
+    [InlineData(0f, 0)]
+    [InlineData(1.3f, 0)]
+    [InlineData(0f, 6)]
+    [InlineData(1.3f, 6)]
+    public void CachedAttentionCapsAndWindowsAsTheReference(float cap, int window)
+    {
+        var c = new Case(2, 20, 4, 2, 16, Cap: cap, Window: window);
+        const int start = 12, tq = 8, tmax = 24;
+        var q = Reference.Random(c.Nq, 41, -2f, 2f); var k = Reference.Random(c.Nkv, 42, -2f, 2f); var v = Reference.Random(c.Nkv, 43);
+        var (o, _) = Dense(c, Reference.ToDouble(q), Reference.ToDouble(k), Reference.ToDouble(v), null, 1 / Math.Sqrt(c.D));
+        var op = new CachedAttention(f.Ops.Cache);
+        using var kt = Tensor.FromArray(f.Device, k, c.Nkv);
+        using var vt = Tensor.FromArray(f.Device, v, c.Nkv);
+        using var kc = Tensor.Zeros(f.Device, c.B * tmax * c.Hkv * c.D);
+        using var vc = Tensor.Zeros(f.Device, c.B * tmax * c.Hkv * c.D);
+        op.Append(kt.View, kc.View, c.B, c.T, 0, tmax, c.Hkv, c.D);
+        op.Append(vt.View, vc.View, c.B, c.T, 0, tmax, c.Hkv, c.D);
+        int row = c.Hq * c.D;
+        var qNew = new float[c.B * tq * row];
+        var want = new double[qNew.Length];
+        for (int b = 0; b < c.B; b++)
+        {
+            Array.Copy(q, (b * c.T + start) * row, qNew, b * tq * row, tq * row);
+            Array.Copy(o, (b * c.T + start) * row, want, b * tq * row, tq * row);
+        }
+        using var qt = Tensor.FromArray(f.Device, qNew, qNew.Length);
+        using var ot = Tensor.Empty(f.Device, qNew.Length);
+        op.Forward(qt.View, kc.View, vc.View, ot.View, c.B, tq, start, tmax, c.Hq, c.Hkv, c.D, softCap: cap, window: window);
+        Reference.AssertClose(ot.ToArray(), want, 2e-6, $"cached o {c}");
     }
 
     [Theory]
@@ -213,7 +254,10 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         new(2, 5, 2, 2, 32),
         new(1, 6, 4, 2, 48, "packed"),
         new(1, 9, 2, 1, 12, "interleaved"),
-        new(1, 4, 2, 1, 128, "random"));
+        new(1, 4, 2, 1, 128, "random"),
+        new(1, 8, 2, 1, 16, Cap: 1.2f),
+        new(2, 9, 2, 2, 12, Window: 3),
+        new(1, 10, 4, 2, 20, "packed", Cap: 0.8f, Window: 4));
 
     [Theory]
     [MemberData(nameof(BackwardCases))]
@@ -221,10 +265,11 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
 
     /// <summary>The GPU strategy (row-team sums by warp shuffles) run on the CPU accelerator.</summary>
     [Theory]
-    [InlineData(32)]
-    [InlineData(64)]
-    public void WarpShuffleStrategyMatchesReference(int D) =>
-        CheckAgainstReference(new Case(1, 11, 2, 1, D, "random"), new Attention(f.Ops.Cache, warpShuffles: true));
+    [InlineData(32, 0f, 0)]
+    [InlineData(64, 0f, 0)]
+    [InlineData(32, 1.1f, 4)]
+    public void WarpShuffleStrategyMatchesReference(int D, float cap, int window) =>
+        CheckAgainstReference(new Case(1, 11, 2, 1, D, "random", cap, window), new Attention(f.Ops.Cache, warpShuffles: true));
 
     /// <summary>o and lse against the float64 reference; dq, dk, dv against its finite differences.</summary>
     private void CheckAgainstReference(Case c, Attention op)
@@ -397,5 +442,9 @@ public sealed class AttentionTests(CpuFixture f) : IClassFixture<CpuFixture>
         using var seg = f.Device.Accelerator.Allocate1D<int>(3);
         var e4 = Assert.Throws<ArgumentException>(() => at.Forward(t.View, t.View, t.View, t.View, t.View, 1, 4, 1, 1, 16, seg.View));
         Assert.Contains("segments", e4.Message);
+        Assert.Contains("soft cap", Assert.Throws<ArgumentOutOfRangeException>(() => at.Forward(t.View, t.View, t.View, t.View, t.View, 1, 4, 1, 1, 16, softCap: -1f)).Message);
+        Assert.Contains("soft cap", Assert.Throws<ArgumentOutOfRangeException>(() => at.Backward(t.View, t.View, t.View, t.View, t.View, t.View, t.View, t.View, t.View, 1, 4, 1, 1, 16, softCap: float.NaN)).Message);
+        Assert.Contains("window", Assert.Throws<ArgumentOutOfRangeException>(() => at.Forward(t.View, t.View, t.View, t.View, t.View, 1, 4, 1, 1, 16, window: -2)).Message);
+        Assert.Contains("window", Assert.Throws<ArgumentOutOfRangeException>(() => f.Ops.CachedAttention.Forward(t.View, t.View, t.View, t.View, 1, 1, 0, 4, 1, 1, 16, window: -1)).Message);
     }
 }
