@@ -7,7 +7,7 @@ using Jepa.Kernels.Cpu;
 namespace Jepa.Kernels;
 
 /// <summary>
-/// Pointwise activations — SiLU, GELU (exact or tanh form) and SwiGLU — each forward next to its backward.
+/// Pointwise activations — SiLU, GELU (exact or tanh form), SwiGLU and the tanh soft cap — each forward next to its backward.
 /// Backwards take the forward input and accumulate (<c>dx += …</c>). Every formula is written so that no
 /// finite input produces NaN or infinity: the logistic function is <c>1 / (1 + exp(−x))</c>, the tanh GELU
 /// uses the identity <c>½(1 + tanh u) = σ(2u)</c>, and erf is the Numerical Recipes <c>erfc</c> Chebyshev fit
@@ -106,6 +106,47 @@ public sealed class Activations
         if (n == 0) return;
         _k.Get("Activations.GeluBackward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GeluBackwardKernel))
             (G.Threads(n), G.PerThread(n), n, TanhFlag(approximation), x, dy, dx);
+    }
+
+    // ---------------------------------------------------------------- soft cap
+
+    /// <summary>y = c·tanh(x / c) over <paramref name="n"/> elements (y may alias x): Gemma-2's final-logit soft-capping.</summary>
+    public void SoftCap(ArrayView<float> x, ArrayView<float> y, int n, float cap)
+    {
+        Check.Length("SoftCap", nameof(x), x, n); Check.Length("SoftCap", nameof(y), y, n);
+        CheckCap("SoftCap", cap);
+        if (n == 0) return;
+        _k.Get("Activations.SoftCap", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>>(SoftCapKernel))
+            (G.Threads(n), G.PerThread(n), n, cap, x, y);
+    }
+
+    /// <summary>Backward of <see cref="SoftCap"/>: dx += dy·(1 − tanh²(x / c)).</summary>
+    public void SoftCapBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int n, float cap)
+    {
+        Check.Length("SoftCapBackward", nameof(x), x, n); Check.Length("SoftCapBackward", nameof(dy), dy, n); Check.Length("SoftCapBackward", nameof(dx), dx, n);
+        CheckCap("SoftCapBackward", cap);
+        if (n == 0) return;
+        _k.Get("Activations.SoftCapBackward", acc => acc.LoadAutoGroupedStreamKernel<Index1D, int, int, float, ArrayView<float>, ArrayView<float>, ArrayView<float>>(SoftCapBackwardKernel))
+            (G.Threads(n), G.PerThread(n), n, cap, x, dy, dx);
+    }
+
+    private static void CheckCap(string op, float cap)
+    {
+        if (!(cap > 0f) || !float.IsFinite(cap)) throw new ArgumentOutOfRangeException(nameof(cap), cap, $"{op}: the cap must be a positive finite number.");
+    }
+
+    private static void SoftCapKernel(Index1D t, int per, int n, float cap, ArrayView<float> x, ArrayView<float> y)
+    {
+        for (int i = Chunk.Start(t, per), e = Chunk.End(t, per, n); i < e; i++) y[i] = cap * XMath.Tanh(x[i] / cap);
+    }
+
+    private static void SoftCapBackwardKernel(Index1D t, int per, int n, float cap, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx)
+    {
+        for (int i = Chunk.Start(t, per), e = Chunk.End(t, per, n); i < e; i++)
+        {
+            float th = XMath.Tanh(x[i] / cap);
+            dx[i] += dy[i] * (1f - th * th);
+        }
     }
 
     private static int TanhFlag(GeluApproximation a) => a switch

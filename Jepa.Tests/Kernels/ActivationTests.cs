@@ -228,4 +228,26 @@ public sealed class ActivationTests(CpuFixture f) : IClassFixture<CpuFixture>
         Assert.Contains("SwiGluPacked", e.Message);
         Assert.Contains("need 30", e.Message);
     }
+
+    // ---------------------------------------------------------------- soft cap
+
+    [Theory]
+    [InlineData(0.5f)]
+    [InlineData(3f)]
+    [InlineData(30f)]
+    public void SoftCapMatchesFloat64AndItsBackwardFiniteDifferencesAndAccumulates(float cap)
+    {
+        const int n = 41;
+        var x = Reference.Random(n, 121, -4f * cap, 4f * cap); var dy = Reference.Random(n, 122); var dx0 = Reference.Random(n, 123);
+        double[] xd = Reference.ToDouble(x), dyd = Reference.ToDouble(dy);
+        double Cap(double v) => cap * Math.Tanh(v / cap);
+        using var tx = f.Upload(x, n); using var tdy = f.Upload(dy, n); using var dx = f.Upload(dx0, n); using var y = Tensor.Empty(f.Device, n);
+        f.Ops.Activations.SoftCap(tx.View, y.View, n, cap);
+        Reference.AssertClose(y.ToArray(), Map(xd, Cap), 1e-6, "soft cap");
+        Assert.All(y.ToArray(), v => Assert.True(Math.Abs(v) <= cap, $"{v} beyond the cap {cap}"));
+        f.Ops.Activations.SoftCapBackward(tx.View, tdy.View, dx.View, n, cap);
+        var num = GradCheck.Numeric(xs => GradCheck.Dot(Map(xs, Cap), dyd), xd);
+        Reference.AssertClose(Accumulation.Delta(dx.ToArray(), dx0), num, 1e-6, "soft cap dx");
+        Assert.Contains("cap", Assert.Throws<ArgumentOutOfRangeException>(() => f.Ops.Activations.SoftCap(tx.View, y.View, n, 0f)).Message);
+    }
 }

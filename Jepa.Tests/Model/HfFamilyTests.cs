@@ -66,7 +66,7 @@ public sealed class HfFamilyTests(CpuFixture f) : IClassFixture<CpuFixture>, IDi
     }
 
     [Theory]
-    [InlineData("model_type", "gemma2", "gemma2")]
+    [InlineData("model_type", "openelm", "openelm")]
     [InlineData("hidden_act", "gelu", "gelu")]
     [InlineData("mlp_bias", "true", "mlp_bias")]
     [InlineData("rope_scaling", "yarn", "yarn")]

@@ -43,9 +43,13 @@ internal static class Qwen3Reference
         return (hidden, Linear(hidden, embed, T, C, V));
     }
 
-    /// <summary>Causal grouped-query softmax attention over q [T, H, D], k and v [T, Hkv, D] with scale D^(−1/2): [T, H·D].</summary>
-    internal static double[] CausalAttention(double[] q, double[] k, double[] v, int T, int H, int Hkv, int D)
+    /// <summary>Causal grouped-query softmax attention over q [T, H, D], k and v [T, Hkv, D] with scale D^(−1/2) (or
+    /// <paramref name="scale"/>): [T, H·D]. With <paramref name="softCap"/> c &gt; 0 each score s becomes c·tanh(s / c); with
+    /// <paramref name="window"/> W &gt; 0 query i sees only keys j with i − j &lt; W.</summary>
+    internal static double[] CausalAttention(double[] q, double[] k, double[] v, int T, int H, int Hkv, int D,
+        double scale = 0, double softCap = 0, int window = 0)
     {
+        if (scale == 0) scale = 1 / Math.Sqrt(D);
         var a = new double[T * H * D];
         var scores = new double[T];
         for (int head = 0; head < H; head++)
@@ -54,16 +58,18 @@ internal static class Qwen3Reference
             for (int i = 0; i < T; i++)
             {
                 double max = double.NegativeInfinity;
-                for (int j = 0; j <= i; j++)
+                int first = window > 0 ? Math.Max(0, i - window + 1) : 0;
+                for (int j = first; j <= i; j++)
                 {
                     double s = 0;
                     for (int d = 0; d < D; d++) s += q[(i * H + head) * D + d] * k[(j * Hkv + kvHead) * D + d];
-                    scores[j] = s / Math.Sqrt(D);
+                    scores[j] = s * scale;
+                    if (softCap > 0) scores[j] = softCap * Math.Tanh(scores[j] / softCap);
                     max = Math.Max(max, scores[j]);
                 }
                 double sum = 0;
-                for (int j = 0; j <= i; j++) sum += scores[j] = Math.Exp(scores[j] - max);
-                for (int j = 0; j <= i; j++)
+                for (int j = first; j <= i; j++) sum += scores[j] = Math.Exp(scores[j] - max);
+                for (int j = first; j <= i; j++)
                     for (int d = 0; d < D; d++) a[(i * H + head) * D + d] += scores[j] / sum * v[(j * Hkv + kvHead) * D + d];
             }
         }

@@ -51,4 +51,36 @@ public static partial class Functions
         tape.Record(y, () => tape.Ops.Elementwise.Axpy(s, y.Grad!.View, tape.Grad(x).View, n));
         return y;
     }
+
+    /// <summary>x + c for a constant c (y = c, then y += x: the sum rounds as x + c does); the gradient passes through.
+    /// Gemma-2's (1 + w) RMSNorm gains.</summary>
+    public static Variable Offset(this Tape tape, Variable x, float c)
+    {
+        int n = x.Length;
+        var y = tape.Output(x.RequiresGrad, [.. x.Shape]);
+        tape.Ops.Elementwise.Fill(c, y.Value.View, n);
+        tape.Ops.Elementwise.Axpy(1f, x.Value.View, y.Value.View, n);
+        tape.Record(y, () => tape.Ops.Elementwise.Axpy(1f, y.Grad!.View, tape.Grad(x).View, n));
+        return y;
+    }
+
+    /// <summary>GELU(x), exact or in its tanh form (Hugging Face's <c>gelu_pytorch_tanh</c>).</summary>
+    public static Variable Gelu(this Tape tape, Variable x, Jepa.Kernels.GeluApproximation approximation)
+    {
+        int n = x.Length;
+        var y = tape.Output(x.RequiresGrad, [.. x.Shape]);
+        tape.Ops.Activations.Gelu(x.Value.View, y.Value.View, n, approximation);
+        tape.Record(y, () => tape.Ops.Activations.GeluBackward(x.Value.View, y.Grad!.View, tape.Grad(x).View, n, approximation));
+        return y;
+    }
+
+    /// <summary>c·tanh(x / c): soft-capping (Gemma-2's final logits).</summary>
+    public static Variable SoftCap(this Tape tape, Variable x, float cap)
+    {
+        int n = x.Length;
+        var y = tape.Output(x.RequiresGrad, [.. x.Shape]);
+        tape.Ops.Activations.SoftCap(x.Value.View, y.Value.View, n, cap);
+        tape.Record(y, () => tape.Ops.Activations.SoftCapBackward(x.Value.View, y.Grad!.View, tape.Grad(x).View, n, cap));
+        return y;
+    }
 }

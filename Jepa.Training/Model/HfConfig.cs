@@ -13,18 +13,20 @@ public static class HfConfig
     /// <summary>The Hugging Face families this loader reads: <c>model_type</c> → architecture. They share Llama's
     /// decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) and differ only in details the config states (Qwen2: q/k/v
     /// biases; Qwen3: per-head q/k RMSNorm, <see cref="ModelConfig.QkNorm"/>; OLMo-2: q/k RMSNorm across the heads and
-    /// post-norm blocks, <see cref="ModelConfig.QkNormAcrossHeads"/> and <see cref="ModelConfig.PostNorm"/>).</summary>
+    /// post-norm blocks, <see cref="ModelConfig.QkNormAcrossHeads"/> and <see cref="ModelConfig.PostNorm"/>; Gemma-2: scaled
+    /// embeddings, (1 + w) norms before and after attention and MLP, GeGLU, soft-capping and alternating sliding windows,
+    /// <see cref="ModelConfig.Gemma2"/>).</summary>
     public static IReadOnlyDictionary<string, string> Families { get; } = new Dictionary<string, string>
     {
         ["llama"] = "LlamaForCausalLM", ["qwen2"] = "Qwen2ForCausalLM", ["qwen3"] = "Qwen3ForCausalLM", ["mistral"] = "MistralForCausalLM",
-        ["olmo2"] = "Olmo2ForCausalLM",
+        ["olmo2"] = "Olmo2ForCausalLM", ["gemma2"] = "Gemma2ForCausalLM",
     };
 
     /// <summary>The <c>config.json</c> text for <paramref name="c"/>: an OLMo-2 config for post-norm blocks, a Qwen3 config
     /// when the heads have q/k norms, a Qwen2 config when only q/k/v carry biases (as Qwen2 defines them), else a Llama config.</summary>
     public static string ToJson(ModelConfig c)
     {
-        string type = c.PostNorm ? "olmo2" : c.QkNorm ? "qwen3" : c.QkvBias && !c.OutputBias ? "qwen2" : "llama";
+        string type = c.Gemma2 ? "gemma2" : c.PostNorm ? "olmo2" : c.QkNorm ? "qwen3" : c.QkvBias && !c.OutputBias ? "qwen2" : "llama";
         bool qwen = type == "qwen2";
         var o = new JsonObject
         {
@@ -37,7 +39,7 @@ public static class HfConfig
             ["num_attention_heads"] = c.Heads,
             ["num_key_value_heads"] = c.KvHeads,
             ["head_dim"] = c.HeadDim,
-            ["hidden_act"] = "silu",
+            ["hidden_act"] = c.Gemma2 ? "gelu_pytorch_tanh" : "silu",
             ["max_position_embeddings"] = c.MaxLength,
             ["rms_norm_eps"] = c.NormEps,
             ["rope_theta"] = c.RopeTheta,
@@ -46,6 +48,14 @@ public static class HfConfig
         };
         if (!qwen) o["attention_bias"] = c.QkvBias;
         if (type == "llama") o["mlp_bias"] = false;
+        else if (type == "gemma2")
+        {
+            o["hidden_activation"] = "gelu_pytorch_tanh";
+            o["query_pre_attn_scalar"] = c.QueryPreAttnScalar > 0 ? c.QueryPreAttnScalar : c.HeadDim;
+            o["sliding_window"] = c.SlidingWindow > 0 ? c.SlidingWindow : null;
+            o["attn_logit_softcapping"] = c.AttnSoftCap > 0 ? c.AttnSoftCap : null;
+            o["final_logit_softcapping"] = c.FinalSoftCap > 0 ? c.FinalSoftCap : null;
+        }
         else if (type != "olmo2") o["use_sliding_window"] = false;
         if (c.RopeScaling is { } r)
         {
@@ -96,20 +106,30 @@ public static class HfConfig
         {
             if (condition) throw new InvalidDataException($"{source}: {what} is not supported.");
         }
-        string act = (string?)o["hidden_act"] ?? "silu";
-        Unsupported(act != "silu", $"hidden_act '{act}' (only silu)");
+        bool gemma = type == "gemma2";
+        if (gemma)
+        {
+            // Gemma2Config reads hidden_activation (hidden_act is the legacy key); both must be the tanh GELU
+            foreach (string key in (string[])["hidden_activation", "hidden_act"])
+                if ((string?)o[key] is { } a && a != "gelu_pytorch_tanh") Unsupported(true, $"{key} '{a}' (Gemma-2 runs gelu_pytorch_tanh)");
+        }
+        else
+        {
+            string act = (string?)o["hidden_act"] ?? "silu";
+            Unsupported(act != "silu", $"hidden_act '{act}' (only silu)");
+        }
         Unsupported((bool?)o["mlp_bias"] == true, "mlp_bias true");
-        Unsupported((bool?)o["use_sliding_window"] == true, "use_sliding_window true (sliding-window attention)");
+        Unsupported(!gemma && (bool?)o["use_sliding_window"] == true, "use_sliding_window true (sliding-window attention)");
         int maxPositions = (int?)o["max_position_embeddings"] ?? 2048;
         Unsupported(type == "mistral" && (int?)o["sliding_window"] is { } w && w < maxPositions, "a sliding_window shorter than max_position_embeddings");
         bool attentionBias = (bool?)o["attention_bias"] ?? false;
         int heads = Int("num_attention_heads"), hidden = Int("hidden_size");
-        int headDim = (int?)o["head_dim"] ?? (type == "qwen3" ? 128 : 0); // Qwen3Config's default head_dim is 128
+        int headDim = (int?)o["head_dim"] ?? (type == "qwen3" ? 128 : gemma ? 256 : 0); // Qwen3Config's and Gemma2Config's defaults
         return new ModelConfig(
             Int("vocab_size"), hidden, Int("num_hidden_layers"), heads,
             (int?)o["num_key_value_heads"] ?? heads, Int("intermediate_size"),
             (double?)o["rope_theta"] ?? 10000.0, (double?)o["rms_norm_eps"] ?? 1e-6,
-            maxPositions, (bool?)o["tie_word_embeddings"] ?? false,
+            maxPositions, (bool?)o["tie_word_embeddings"] ?? gemma,
             (bool?)o["jepa_rope_interleaved"] ?? false,
             HeadSize: headDim == hidden / heads && hidden % heads == 0 ? 0 : headDim,
             QkvBias: type == "qwen2" || attentionBias,
@@ -117,8 +137,16 @@ public static class HfConfig
             RopeScaling: ParseRopeScaling(o["rope_scaling"] as JsonObject, source),
             QkNorm: type is "qwen3" or "olmo2",
             QkNormAcrossHeads: type == "olmo2",
-            PostNorm: type == "olmo2").Validate();
+            PostNorm: type == "olmo2",
+            Gemma2: gemma,
+            QueryPreAttnScalar: gemma ? GemmaSetting(o, "query_pre_attn_scalar", 256) : 0,
+            AttnSoftCap: gemma ? GemmaSetting(o, "attn_logit_softcapping", 50) : 0,
+            FinalSoftCap: gemma ? GemmaSetting(o, "final_logit_softcapping", 30) : 0,
+            SlidingWindow: gemma ? (int)GemmaSetting(o, "sliding_window", 4096) : 0).Validate();
     }
+
+    /// <summary>A Gemma-2 number: Gemma2Config's default when the key is absent, 0 (off) when it is null.</summary>
+    private static double GemmaSetting(JsonObject o, string key, double absent) => !o.ContainsKey(key) ? absent : (double?)o[key] ?? 0;
 
     private static RopeScaling? ParseRopeScaling(JsonObject? r, string source)
     {

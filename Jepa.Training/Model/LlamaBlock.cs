@@ -18,14 +18,18 @@ namespace Jepa.Training.Model;
 /// <param name="Bo">self_attn.o_proj.bias [C], or null.</param>
 /// <param name="QNorm">self_attn.q_norm.weight, the query RMSNorm gain: [D] per head (Qwen3) or [Hq·D] across heads (OLMo-2); or null.</param>
 /// <param name="KNorm">self_attn.k_norm.weight, the key RMSNorm gain: [D] per head (Qwen3) or [Hkv·D] across heads (OLMo-2); or null.</param>
+/// <param name="PostAttnNorm">Gemma-2's post_attention_layernorm [C] on the attention output (its input norm is
+/// <paramref name="AttnNorm"/>), or null.</param>
+/// <param name="PostMlpNorm">Gemma-2's post_feedforward_layernorm [C] on the feed-forward output (its input norm,
+/// pre_feedforward_layernorm, is <paramref name="MlpNorm"/>), or null.</param>
 public sealed record LlamaBlock(
     Parameter AttnNorm, Parameter Wq, Parameter Wk, Parameter Wv, Parameter Wo,
     Parameter MlpNorm, Parameter Gate, Parameter Up, Parameter Down,
     Parameter? Bq = null, Parameter? Bk = null, Parameter? Bv = null, Parameter? Bo = null,
-    Parameter? QNorm = null, Parameter? KNorm = null)
+    Parameter? QNorm = null, Parameter? KNorm = null, Parameter? PostAttnNorm = null, Parameter? PostMlpNorm = null)
 {
     /// <summary>The block's parameters in a fixed order (biases, when present, after their weights' block order; then the
-    /// q/k norms, when present).</summary>
+    /// q/k norms and Gemma-2's post norms, when present).</summary>
     public IEnumerable<Parameter> Parameters =>
-        new Parameter?[] { AttnNorm, Wq, Wk, Wv, Wo, MlpNorm, Gate, Up, Down, Bq, Bk, Bv, Bo, QNorm, KNorm }.OfType<Parameter>();
+        new Parameter?[] { AttnNorm, Wq, Wk, Wv, Wo, MlpNorm, Gate, Up, Down, Bq, Bk, Bv, Bo, QNorm, KNorm, PostAttnNorm, PostMlpNorm }.OfType<Parameter>();
 }

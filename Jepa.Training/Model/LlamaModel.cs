@@ -11,8 +11,10 @@ namespace Jepa.Training.Model;
 /// (tied to the embedding or not). Qwen3 (<see cref="ModelConfig.QkNorm"/>) also RMS-normalises each query and key head
 /// between its projection and RoPE; OLMo-2 normalises the whole projected queries and keys
 /// (<see cref="ModelConfig.QkNormAcrossHeads"/>) and moves the block's norms onto the attention and feed-forward outputs
-/// (<see cref="ModelConfig.PostNorm"/>). Parameter names follow Hugging Face's <c>LlamaForCausalLM</c> (and
-/// <c>Qwen3ForCausalLM</c>'s and <c>Olmo2ForCausalLM</c>'s).
+/// (<see cref="ModelConfig.PostNorm"/>); Gemma-2 (<see cref="ModelConfig.Gemma2"/>) scales the embeddings, normalises with
+/// (1 + w) before and after attention and MLP, uses GeGLU, soft-caps attention scores and logits and gives alternate layers
+/// a sliding window. Parameter names follow Hugging Face's <c>LlamaForCausalLM</c> (and <c>Qwen3ForCausalLM</c>'s,
+/// <c>Olmo2ForCausalLM</c>'s and <c>Gemma2ForCausalLM</c>'s).
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
@@ -165,8 +167,8 @@ public sealed class LlamaModel : IDisposable
         Normal,
         /// <summary>normal(0, 0.02 / √(2·layers)): the projections that write into the residual stream.</summary>
         Residual,
-        /// <summary>All ones (norm gains).</summary>
-        Ones,
+        /// <summary>A norm gain at its identity: all ones, or all zeros under Gemma-2's (1 + w).</summary>
+        Gain,
         /// <summary>All zeros (biases).</summary>
         Zeros,
     }
@@ -178,9 +180,10 @@ public sealed class LlamaModel : IDisposable
     /// <summary>
     /// The weight table, the one place that names every tensor of a model of <paramref name="config"/>: <paramref name="make"/>
     /// builds each in the fixed order of <see cref="Parameters"/> (embedding; per block its norms and projections, then biases and
-    /// q/k norms when present; final norm; LM head when not tied). OLMo-2's post-norm blocks keep their two norms in the same
-    /// slots under its names (<c>post_attention_layernorm</c> on the attention output, <c>post_feedforward_layernorm</c> on the
-    /// feed-forward output).
+    /// q/k norms and Gemma-2's post norms when present; final norm; LM head when not tied). OLMo-2's post-norm blocks keep
+    /// their two norms in the same slots under its names (<c>post_attention_layernorm</c> on the attention output,
+    /// <c>post_feedforward_layernorm</c> on the feed-forward output); Gemma-2's feed-forward input norm is
+    /// <c>pre_feedforward_layernorm</c>, and its <c>post_attention_layernorm</c> and <c>post_feedforward_layernorm</c> follow.
     /// </summary>
     private static LlamaModel Assemble(ModelConfig config, KernelLibrary ops, Func<WeightSpec, Parameter> make)
     {
@@ -188,9 +191,9 @@ public sealed class LlamaModel : IDisposable
         var (qNorm, kNorm) = config.QkNormWidths;
         Parameter W(string name, WeightInit init, bool decay, params int[] shape) => make(new WeightSpec(name, shape, init, decay));
         Parameter? Bias(bool present, string name, int n) => present ? W(name, WeightInit.Zeros, false, n) : null;
-        Parameter? Gain(bool present, string name, int n) => present ? W(name, WeightInit.Ones, false, n) : null;
+        Parameter? Gain(bool present, string name, int n) => present ? W(name, WeightInit.Gain, false, n) : null;
         string attnNorm = config.PostNorm ? "post_attention_layernorm" : "input_layernorm";
-        string mlpNorm = config.PostNorm ? "post_feedforward_layernorm" : "post_attention_layernorm";
+        string mlpNorm = config.PostNorm ? "post_feedforward_layernorm" : config.Gemma2 ? "pre_feedforward_layernorm" : "post_attention_layernorm";
 
         var embed = W("model.embed_tokens.weight", WeightInit.Normal, false, config.VocabSize, c);
         var blocks = new LlamaBlock[config.Layers];
@@ -198,12 +201,12 @@ public sealed class LlamaModel : IDisposable
         {
             string p = $"model.layers.{l}.";
             blocks[l] = new LlamaBlock(
-                W(p + attnNorm + ".weight", WeightInit.Ones, false, c),
+                W(p + attnNorm + ".weight", WeightInit.Gain, false, c),
                 W(p + "self_attn.q_proj.weight", WeightInit.Normal, true, q, c),
                 W(p + "self_attn.k_proj.weight", WeightInit.Normal, true, kv, c),
                 W(p + "self_attn.v_proj.weight", WeightInit.Normal, true, kv, c),
                 W(p + "self_attn.o_proj.weight", WeightInit.Residual, true, c, q),
-                W(p + mlpNorm + ".weight", WeightInit.Ones, false, c),
+                W(p + mlpNorm + ".weight", WeightInit.Gain, false, c),
                 W(p + "mlp.gate_proj.weight", WeightInit.Normal, true, f, c),
                 W(p + "mlp.up_proj.weight", WeightInit.Normal, true, f, c),
                 W(p + "mlp.down_proj.weight", WeightInit.Residual, true, c, f),
@@ -212,16 +215,18 @@ public sealed class LlamaModel : IDisposable
                 Bias(config.QkvBias, p + "self_attn.v_proj.bias", kv),
                 Bias(config.OutputBias, p + "self_attn.o_proj.bias", c),
                 Gain(config.QkNorm, p + "self_attn.q_norm.weight", qNorm),
-                Gain(config.QkNorm, p + "self_attn.k_norm.weight", kNorm));
+                Gain(config.QkNorm, p + "self_attn.k_norm.weight", kNorm),
+                Gain(config.Gemma2, p + "post_attention_layernorm.weight", c),
+                Gain(config.Gemma2, p + "post_feedforward_layernorm.weight", c));
         }
-        var norm = W("model.norm.weight", WeightInit.Ones, false, c);
+        var norm = W("model.norm.weight", WeightInit.Gain, false, c);
         var head = config.TieEmbeddings ? null : W("lm_head.weight", WeightInit.Normal, true, config.VocabSize, c);
         return new LlamaModel(config, ops, embed, blocks, norm, head);
     }
 
     /// <summary>
     /// A randomly initialised model: normal(0, 0.02) weights, residual output projections (o_proj,
-    /// down_proj) scaled by 1/√(2·layers), norms (q/k norms included) at one, biases at zero. Each weight but the biases
+    /// down_proj) scaled by 1/√(2·layers), norms (q/k norms included) at gain one (Gemma-2's w at zero), biases at zero. Each weight but the biases
     /// draws from (or, for the norms, skips) the next Philox stream of <paramref name="seed"/> in the weight table's order,
     /// so the weights depend on the seed alone.
     /// </summary>
@@ -240,7 +245,7 @@ public sealed class LlamaModel : IDisposable
             if (spec.Init == WeightInit.Zeros) return new Parameter(Tensor.Zeros(ops.Device, spec.Shape), spec.Name, decay: spec.Decay);
             var host = new float[Tensor.ElementCount(spec.Shape)];
             ulong own = stream++;
-            if (spec.Init == WeightInit.Ones) Array.Fill(host, 1f);
+            if (spec.Init == WeightInit.Gain) Array.Fill(host, config.Gemma2 ? 0f : 1f);
             else Philox.FillNormal(host, seed, own, 0f, spec.Init == WeightInit.Residual ? residualStd : std);
             return new Parameter(Tensor.FromArray(ops.Device, host, spec.Shape), spec.Name, decay: spec.Decay);
         });
@@ -299,17 +304,30 @@ public sealed class LlamaModel : IDisposable
     private Variable Block(Tape tape, Variable x, int layer, int B, int T, Tensor positions, Func<Variable, Variable, Variable, Variable> attend)
     {
         var blk = Blocks[layer];
-        float eps = (float)Config.NormEps;
-        bool post = Config.PostNorm;
-        var h = post ? x : tape.RmsNorm(x, blk.AttnNorm, eps);
+        bool post = Config.PostNorm, gemma = Config.Gemma2;
+        var h = post ? x : Norm(tape, x, blk.AttnNorm);
         var q = RopedHeads(tape, h, layer, 0, blk.Wq, blk.Bq, blk.QNorm, B, T, Config.Heads, positions);
         var k = RopedHeads(tape, h, layer, 1, blk.Wk, blk.Bk, blk.KNorm, B, T, Config.KvHeads, positions);
         var v = Project(tape, h, layer, 2, blk.Wv, blk.Bv);
         var o = Project(tape, attend(q, k, v), layer, 3, blk.Wo, blk.Bo);
-        x = tape.Add(x, post ? tape.RmsNorm(o, blk.AttnNorm, eps) : o);
-        var m = post ? x : tape.RmsNorm(x, blk.MlpNorm, eps);
-        var d = Project(tape, tape.SwiGlu(Project(tape, m, layer, 4, blk.Gate), Project(tape, m, layer, 5, blk.Up)), layer, 6, blk.Down);
-        return tape.Add(x, post ? tape.RmsNorm(d, blk.MlpNorm, eps) : d);
+        x = tape.Add(x, post ? Norm(tape, o, blk.AttnNorm) : gemma ? Norm(tape, o, blk.PostAttnNorm!) : o);
+        var m = post ? x : Norm(tape, x, blk.MlpNorm);
+        var gate = Project(tape, m, layer, 4, blk.Gate);
+        var up = Project(tape, m, layer, 5, blk.Up);
+        var act = gemma ? tape.Mul(tape.Gelu(gate, GeluApproximation.Tanh), up) : tape.SwiGlu(gate, up);
+        var d = Project(tape, act, layer, 6, blk.Down);
+        return tape.Add(x, post ? Norm(tape, d, blk.MlpNorm) : gemma ? Norm(tape, d, blk.PostMlpNorm!) : d);
+    }
+
+    /// <summary>RMSNorm of x with gain w, or (1 + w) under Gemma-2.</summary>
+    private Variable Norm(Tape tape, Variable x, Parameter w) =>
+        tape.RmsNorm(x, Config.Gemma2 ? tape.Offset(w, 1f) : w, (float)Config.NormEps);
+
+    /// <summary>The token embeddings of a batch, scaled by √C (rounded to float32) under Gemma-2.</summary>
+    private Variable Embeddings(Tape tape, SequenceBatch batch)
+    {
+        var x = tape.Embedding(Embed, batch.Tokens, batch.HostTokens);
+        return Config.Gemma2 ? tape.Scale(x, (float)Math.Sqrt(Config.DModel)) : x;
     }
 
     /// <summary>The last layer's hidden states after the final norm, [B·T, C].</summary>
@@ -319,10 +337,14 @@ public sealed class LlamaModel : IDisposable
         int B = batch.B, T = batch.T, H = cfg.Heads, Hkv = cfg.KvHeads, D = cfg.HeadDim;
         if (T > cfg.MaxLength || batch.HostPositions.Any(p => p < 0 || p >= cfg.MaxLength))
             throw new ArgumentException($"Sequence length {T} or a position exceeds the model's maximum length {cfg.MaxLength}.");
-        var x = tape.Embedding(Embed, batch.Tokens, batch.HostTokens);
+        var x = Embeddings(tape, batch);
         for (int l = 0; l < Blocks.Count; l++)
-            x = Block(tape, x, l, B, T, batch.Positions, (q, k, v) => tape.Attention(q, k, v, B, T, H, Hkv, D, batch.Segments));
-        return tape.RmsNorm(x, FinalNorm, (float)cfg.NormEps);
+        {
+            int window = cfg.WindowOf(l);
+            x = Block(tape, x, l, B, T, batch.Positions,
+                (q, k, v) => tape.Attention(q, k, v, B, T, H, Hkv, D, batch.Segments, cfg.AttentionScale, (float)cfg.AttnSoftCap, window));
+        }
+        return Norm(tape, x, FinalNorm);
     }
 
     /// <summary>
@@ -342,25 +364,31 @@ public sealed class LlamaModel : IDisposable
         var positions = new int[B * tq];
         for (int i = 0; i < positions.Length; i++) positions[i] = start + i % tq;
         using var batch = new SequenceBatch(Device, B, tq, tokens, cfg.VocabSize, positions);
-        var x = tape.Embedding(Embed, batch.Tokens, batch.HostTokens);
+        var x = Embeddings(tape, batch);
         for (int l = 0; l < Blocks.Count; l++)
         {
-            int layer = l;
+            int layer = l, window = cfg.WindowOf(l);
             x = Block(tape, x, l, B, tq, batch.Positions, (q, k, v) =>
             {
                 Ops.CachedAttention.Append(k.Value.View, cache.Keys[layer].View, B, tq, start, cache.MaxLength, Hkv, D);
                 Ops.CachedAttention.Append(v.Value.View, cache.Values[layer].View, B, tq, start, cache.MaxLength, Hkv, D);
                 var a = tape.Output(false, B * tq, H * D);
-                Ops.CachedAttention.Forward(q.Value.View, cache.Keys[layer].View, cache.Values[layer].View, a.Value.View, B, tq, start, cache.MaxLength, H, Hkv, D);
+                Ops.CachedAttention.Forward(q.Value.View, cache.Keys[layer].View, cache.Values[layer].View, a.Value.View, B, tq, start, cache.MaxLength, H, Hkv, D,
+                    cfg.AttentionScale, (float)cfg.AttnSoftCap, window);
                 return a;
             });
         }
         cache.Length = start + tq;
-        return tape.RmsNorm(x, FinalNorm, (float)cfg.NormEps);
+        return Norm(tape, x, FinalNorm);
     }
 
-    /// <summary>Logits [rows, V] of hidden states [rows, C] through the LM head (tied or not).</summary>
-    public Variable Logits(Tape tape, Variable hidden) => tape.Linear(hidden, LmHead ?? Embed);
+    /// <summary>Logits [rows, V] of hidden states [rows, C] through the LM head (tied or not), soft-capped under Gemma-2's
+    /// <see cref="ModelConfig.FinalSoftCap"/>.</summary>
+    public Variable Logits(Tape tape, Variable hidden)
+    {
+        var logits = tape.Linear(hidden, LmHead ?? Embed);
+        return Config.FinalSoftCap > 0 ? tape.SoftCap(logits, (float)Config.FinalSoftCap) : logits;
+    }
 
     /// <summary>Zeros every trainable parameter's gradient (LoRA adapters included).</summary>
     public void ZeroGrad()

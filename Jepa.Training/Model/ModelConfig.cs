@@ -27,6 +27,15 @@ namespace Jepa.Training.Model;
 /// heads × <see cref="HeadDim"/>) and key (key/value heads × <see cref="HeadDim"/>) rows instead of one per head (OLMo-2).</param>
 /// <param name="PostNorm">OLMo-2's block: the two norms apply to the attention and feed-forward outputs inside the residual,
 /// x + norm(attn(x)) and x + norm(mlp(x)), and nothing normalises their inputs (Llama's pre-norm: x + attn(norm(x))).</param>
+/// <param name="Gemma2">Gemma-2's block: the token embeddings scaled by √<see cref="DModel"/>, RMSNorm gains stored as w and applied
+/// as (1 + w), a norm both before and after attention and feed-forward (x + norm(attn(norm(x)))), and GeGLU
+/// (tanh-GELU(gate) ⊙ up) in place of SwiGLU.</param>
+/// <param name="QueryPreAttnScalar">With <see cref="Gemma2"/>: the attention scale is this^(−1/2) instead of
+/// <see cref="HeadDim"/>^(−1/2); 0: the head width.</param>
+/// <param name="AttnSoftCap">With <see cref="Gemma2"/>: attention scores soft-capped to c·tanh(s / c); 0: none.</param>
+/// <param name="FinalSoftCap">With <see cref="Gemma2"/>: logits soft-capped to c·tanh(z / c); 0: none.</param>
+/// <param name="SlidingWindow">With <see cref="Gemma2"/>: layers 0, 2, 4, … attend to their last this many tokens (the
+/// others to every earlier token); 0: no window.</param>
 public sealed record ModelConfig(
     int VocabSize,
     int DModel,
@@ -45,7 +54,12 @@ public sealed record ModelConfig(
     RopeScaling? RopeScaling = null,
     bool QkNorm = false,
     bool QkNormAcrossHeads = false,
-    bool PostNorm = false)
+    bool PostNorm = false,
+    bool Gemma2 = false,
+    double QueryPreAttnScalar = 0,
+    double AttnSoftCap = 0,
+    double FinalSoftCap = 0,
+    int SlidingWindow = 0)
 {
     /// <summary>Per-head width: <see cref="HeadSize"/> when set, else <c>DModel / Heads</c>.</summary>
     [JsonIgnore]
@@ -89,6 +103,16 @@ public sealed record ModelConfig(
             throw new ArgumentException($"Model config: {nameof(QkNormAcrossHeads)} says how the q/k norms span the heads, so it needs {nameof(QkNorm)}.", nameof(QkNormAcrossHeads));
         if (PostNorm != QkNormAcrossHeads)
             throw new ArgumentException($"Model config: {nameof(PostNorm)} and {nameof(QkNormAcrossHeads)} (with {nameof(QkNorm)}) are OLMo-2's block together; no Hugging Face family has one without the other ({nameof(PostNorm)} {PostNorm}, {nameof(QkNormAcrossHeads)} {QkNormAcrossHeads}).", nameof(PostNorm));
+        foreach (var (name, value) in new[] { (nameof(QueryPreAttnScalar), QueryPreAttnScalar), (nameof(AttnSoftCap), AttnSoftCap),
+            (nameof(FinalSoftCap), FinalSoftCap), (nameof(SlidingWindow), (double)SlidingWindow) })
+        {
+            if (!(value >= 0) || double.IsInfinity(value))
+                throw new ArgumentException($"Model config: {name} must be 0 (off) or a positive finite number, got {value}.", name);
+            if (value > 0 && !Gemma2)
+                throw new ArgumentException($"Model config: {name} is a Gemma-2 setting and needs {nameof(Gemma2)}.", name);
+        }
+        if (Gemma2 && (PostNorm || QkNorm))
+            throw new ArgumentException($"Model config: {nameof(Gemma2)} has neither q/k norms nor OLMo-2's post-norm block.", nameof(Gemma2));
         RopeScaling?.Validate();
         long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
         foreach (var (what, n) in new[] { ("the embedding (vocab_size × d_model)", VocabSize * c), ("a query projection (heads × head width × d_model)", q * c),
@@ -112,7 +136,7 @@ public sealed record ModelConfig(
     public long ActivationBytes(int batch, int length)
     {
         long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
-        long perToken = Layers * (3 * c + 2 * q + 2 * kv + 3L * Ffn + (QkNorm ? q + kv : 0)) + c + VocabSize;
+        long perToken = Layers * (3 * c + 2 * q + 2 * kv + 3L * Ffn + (QkNorm ? q + kv : 0) + (Gemma2 ? 2 * c : 0)) + c + VocabSize;
         return checked((long)batch * length * perToken * sizeof(float));
     }
 
@@ -120,9 +144,16 @@ public sealed record ModelConfig(
     public long ParameterCount()
     {
         long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
-        long perLayer = 2 * c + c * q + 2 * c * kv + q * c + 3 * c * Ffn + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? c : 0) + QkNormWidths.Q + (long)QkNormWidths.K;
+        long perLayer = 2 * c + c * q + 2 * c * kv + q * c + 3 * c * Ffn + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? c : 0) + QkNormWidths.Q + (long)QkNormWidths.K + (Gemma2 ? 2 * c : 0);
         return VocabSize * c + Layers * perLayer + c + (TieEmbeddings ? 0 : VocabSize * c);
     }
+
+    /// <summary>The sliding window of layer <paramref name="layer"/>: <see cref="SlidingWindow"/> on even layers (Gemma-2), else 0.</summary>
+    public int WindowOf(int layer) => SlidingWindow > 0 && layer % 2 == 0 ? SlidingWindow : 0;
+
+    /// <summary>The attention scale: <see cref="QueryPreAttnScalar"/>^(−1/2) when set, else null (the kernels' 1/√D).</summary>
+    [JsonIgnore]
+    public float? AttentionScale => QueryPreAttnScalar > 0 ? (float)(1 / Math.Sqrt(QueryPreAttnScalar)) : null;
 
     /// <summary>Widths of the query and key norm gains (0 without <see cref="QkNorm"/>).</summary>
     [JsonIgnore]
