@@ -26,18 +26,20 @@ public sealed class CliPretrainedTests : IDisposable
 
     /// <summary>A Qwen2-style folder (q/k/v biases, tied embeddings, vocab_size past the tokenizer's ids), BF16 weights,
     /// a Llama-3-style tokenizer.json and a tokenizer_config.json whose chat template is Llama 3's.</summary>
-    private string WriteHfFolder()
+    private string WriteHfFolder(ModelConfig? family = null)
     {
         string dir = P("hf");
         Directory.CreateDirectory(dir);
-        var config = new ModelConfig(272, 16, 2, 2, 1, 32, MaxLength: 128, TieEmbeddings: true, QkvBias: true);
+        var config = family ?? new ModelConfig(272, 16, 2, 2, 1, 32, MaxLength: 128, TieEmbeddings: true, QkvBias: true);
         using (var device = Device.Cpu())
         {
             var ops = new KernelLibrary(device);
             using var model = LlamaModel.Create(config, ops, 11);
             ulong s = 1;
-            foreach (var p in model.Parameters.Where(p => p.Name.EndsWith(".bias", StringComparison.Ordinal)))
-                p.Value.CopyFrom(Jepa.Tests.Support.Reference.Random(checked((int)p.Value.Length), s++, -0.1f, 0.1f));
+            // biases and norm gains off their initial values, so that dropping one in a later step would show
+            foreach (var p in model.Parameters.Where(p => p.Name.EndsWith(".bias", StringComparison.Ordinal) || p.Name.EndsWith("norm.weight", StringComparison.Ordinal)))
+                p.Value.CopyFrom(Jepa.Tests.Support.Reference.Random(checked((int)p.Value.Length), s++, -0.1f, 0.1f)
+                    .Select(v => p.Name.EndsWith(".bias", StringComparison.Ordinal) || config.Gemma2 ? v : 1 + v).ToArray());
             SafetensorsWriter.Write(Path.Combine(dir, "model.safetensors"), model.Parameters.ToDictionary(p => p.Name, p => p.Value),
                 dtype: SafetensorsDType.BF16);
         }
@@ -105,6 +107,46 @@ public sealed class CliPretrainedTests : IDisposable
         float[] a = Logits(adapted, ids), m = Logits(merged, ids);
         Jepa.Tests.Support.Reference.AssertClose(m, Jepa.Tests.Support.Reference.ToDouble(a), 1e-5, "merged vs adapted logits");
         Assert.Equal(adapted.Embed("lines with a vowel"), adapted.Embed("lines with a vowel"));
+    }
+
+    /// <summary>The other families' folders (Qwen3's per-head q/k norms, OLMo-2's post-norm block, Gemma-2's whole block with
+    /// soft caps and a window shorter than the sequences), each fine-tuned with LoRA and with [PRED] tokens through the CLI,
+    /// exported, and fully fine-tuned into a folder of the same family.</summary>
+    [Theory]
+    [InlineData("qwen3")]
+    [InlineData("olmo2")]
+    [InlineData("gemma2")]
+    public void EveryFamilyFineTunesWithLoraAndFullyAndExportsThroughTheCli(string family)
+    {
+        var c = new ModelConfig(272, 16, 2, 2, 1, 32, MaxLength: 128, TieEmbeddings: true);
+        c = family switch
+        {
+            "qwen3" => c with { QkNorm = true, HeadSize = 6 },
+            "olmo2" => c with { QkNorm = true, QkNormAcrossHeads = true, PostNorm = true, TieEmbeddings = false },
+            _ => c with { Gemma2 = true, HeadSize = 10, QueryPreAttnScalar = 12, AttnSoftCap = 8, FinalSoftCap = 10, SlidingWindow = 5 },
+        };
+        string hf = WriteHfFolder(c);
+        var r = CliRunner.Run(["train", "--model", hf, "--lora-rank", "4", "--lora-targets", "all", "--predictors", "2", .. Common(P("run"), "2")]);
+        Assert.True(r.Code == 0, r.ToString());
+        string adapter = Path.Combine(P("run"), "adapter");
+        var export = CliRunner.Run("export", "--model", hf, "--adapter", adapter, "--out", P("merged"), "--device", "cpu");
+        Assert.True(export.Code == 0, export.ToString());
+        Assert.Contains($"\"model_type\": \"{family}\"", File.ReadAllText(Path.Combine(P("merged"), "config.json")));
+        using (var adapted = JepaModel.LoadPretrained(hf, Cpu, seed: 99))
+        {
+            adapted.LoadLora(adapter);
+            using var merged = JepaModel.Load(P("merged"), Cpu);
+            Assert.Equal(adapted.Model.Config with { VocabSize = 280 }, merged.Model.Config);
+            int[] ids = [.. adapted.Template.Prompt(null, "lines with a vowel and a digit"), .. adapted.Tokenizer.Special.Predictors.Take(2)];
+            Jepa.Tests.Support.Reference.AssertClose(Logits(merged, ids), Jepa.Tests.Support.Reference.ToDouble(Logits(adapted, ids)), 1e-5, $"{family}: merged vs adapted logits");
+        }
+        var gen = CliRunner.Run("generate", "--model", P("merged"), "--prompt", "lines with a vowel", "--max-new-tokens", "8", "--device", "cpu");
+        Assert.True(gen.Code == 0, gen.ToString());
+
+        var full = CliRunner.Run(["train", "--model", hf, .. Common(P("full"), "1")]);
+        Assert.True(full.Code == 0, full.ToString());
+        using var trained = JepaModel.Load(Path.Combine(P("full"), "model"), Cpu);
+        Assert.Equal(c with { VocabSize = 280 }, trained.Model.Config);
     }
 
     [Fact]
