@@ -76,6 +76,19 @@ public static class EmbeddingMap
         }).ToList();
         context.Out.WriteLine(string.Create(inv,
             $"wrote {outPath} ({entries.Count} embeddings: {string.Join(", ", views.Select((v, i) => $"{points[i].Count} {v}"))}; {links.Count} pairs joined; PC1 {100 * pca.Explained(0):F1} %, PC2 {100 * pca.Explained(1):F1} % of the variance; spread {string.Join(", ", views.Select((v, i) => $"{v} {spreads[i]:F2}"))})"));
+        if (links.Count >= 2)
+        {
+            // the pairs, Text then Code, in the file's order of Text embeddings
+            var byKey = entries.ToDictionary(e => (e.View, e.Index));
+            var pairs = entries.Where(e => e.View == "text" && byKey.ContainsKey(("code", e.Index))).ToList();
+            int n = pairs.Count, d = pairs[0].Vector.Length;
+            float[] text = pairs.SelectMany(e => e.Vector).ToArray(), code = pairs.SelectMany(e => byKey[("code", e.Index)].Vector).ToArray();
+            var m = Jepa.Training.Training.CollapseMonitor.PairGap(text, code, n, d);
+            var mc = Jepa.Training.Training.CollapseMonitor.CentredPairGap(text, code, n, d);
+            var top1 = Jepa.Training.Training.CollapseMonitor.RetrievalTop1(text, code, n, d);
+            context.Out.WriteLine(string.Create(inv,
+                $"pairs: matched-minus-mismatched cosine {m:F3}, after centring each view {mc:F3}; Text→Code retrieval top-1 (centred) {100 * top1:F1} % of {n} (chance {100.0 / n:F2} %)"));
+        }
         return ExitCodes.Ok;
     }
 }

@@ -138,6 +138,14 @@ public sealed class CliTrainedModelTests(CliRunFixture f) : IClassFixture<CliRun
         var p = CliRunner.Run("plot", "--embeddings", emb, "--out", svg);
         Assert.True(p.Code == 0, p.ToString());
         Assert.Contains("12 text, 12 code; 12 pairs joined", p.Out);
+        // the pair statistics of the same embeddings, as the collapse monitor computes them
+        float[] Rows(string view) => [.. lines.Where(l => l.GetProperty("view").GetString() == view)
+            .SelectMany(l => l.GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()))];
+        float[] texts = Rows("text"), codes = Rows("code");
+        int dim = texts.Length / 12;
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        Assert.Contains(string.Create(inv, $"pairs: matched-minus-mismatched cosine {Jepa.Training.Training.CollapseMonitor.PairGap(texts, codes, 12, dim):F3}, after centring each view {Jepa.Training.Training.CollapseMonitor.CentredPairGap(texts, codes, 12, dim):F3}"), p.Out);
+        Assert.Contains("of 12 (chance 8.33 %)", p.Out);
         var doc = XDocument.Load(svg);
         XNamespace ns = "http://www.w3.org/2000/svg";
         var groups = doc.Descendants(ns + "g").ToList();

@@ -65,11 +65,67 @@ public static class CollapseMonitor
     /// examples' targets, i.e. when the embeddings carry the pair's content; about 0 when they do not (collapse included,
     /// where every cosine is 1). NaN for fewer than two pairs.
     /// </summary>
-    public static double PairGap(ReadOnlySpan<float> predicted, ReadOnlySpan<float> target, int rows, int cols)
+    public static double PairGap(ReadOnlySpan<float> predicted, ReadOnlySpan<float> target, int rows, int cols) =>
+        rows < 2 ? double.NaN : Gap(Unit(predicted, rows, cols), Unit(target, rows, cols), rows, cols);
+
+    /// <summary>
+    /// <see cref="PairGap"/> after centring: each view's unit embeddings minus that view's mean unit embedding, scaled to unit
+    /// length again. A direction shared by every example (what the raw cosine sees as collapse) drops out, so this says whether
+    /// what is left of the embeddings still tells the pairs apart. NaN for fewer than two pairs.
+    /// </summary>
+    public static double CentredPairGap(ReadOnlySpan<float> predicted, ReadOnlySpan<float> target, int rows, int cols) =>
+        rows < 2 ? double.NaN : Gap(Centred(Unit(predicted, rows, cols), rows, cols), Centred(Unit(target, rows, cols), rows, cols), rows, cols);
+
+    /// <summary>
+    /// Retrieval of each pair's target among all the targets: the fraction of rows i whose predicted embedding has its largest
+    /// cosine (after centring as <see cref="CentredPairGap"/> when <paramref name="centred"/>) with target i, the first of equal
+    /// cosines winning. Chance is 1 / <paramref name="rows"/>. NaN for fewer than two pairs.
+    /// </summary>
+    public static double RetrievalTop1(ReadOnlySpan<float> predicted, ReadOnlySpan<float> target, int rows, int cols, bool centred = true)
     {
         if (rows < 2) return double.NaN;
-        var p = Unit(predicted, rows, cols);
-        var t = Unit(target, rows, cols);
+        double[] p = Unit(predicted, rows, cols), t = Unit(target, rows, cols);
+        if (centred)
+        {
+            p = Centred(p, rows, cols);
+            t = Centred(t, rows, cols);
+        }
+        int hits = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            int best = 0;
+            double bestDot = double.NegativeInfinity;
+            for (int j = 0; j < rows; j++)
+            {
+                double dot = 0;
+                for (int c = 0; c < cols; c++) dot += p[i * cols + c] * t[j * cols + c];
+                if (dot > bestDot) (best, bestDot) = (j, dot);
+            }
+            if (best == i) hits++;
+        }
+        return (double)hits / rows;
+    }
+
+    /// <summary>Unit rows minus their mean row, each scaled to unit length again (a row equal to the mean stays zero).</summary>
+    private static double[] Centred(double[] unit, int rows, int cols)
+    {
+        var mean = new double[cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) mean[c] += unit[r * cols + c] / rows;
+        var e = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            double norm = 0;
+            for (int c = 0; c < cols; c++) norm += (unit[r * cols + c] - mean[c]) * (unit[r * cols + c] - mean[c]);
+            norm = Math.Sqrt(norm);
+            for (int c = 0; c < cols; c++) e[r * cols + c] = norm > 0 ? (unit[r * cols + c] - mean[c]) / norm : 0;
+        }
+        return e;
+    }
+
+    /// <summary>Mean matched minus mean mismatched dot product of unit rows.</summary>
+    private static double Gap(double[] p, double[] t, int rows, int cols)
+    {
         double matched = 0, mismatched = 0;
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < rows; j++)
