@@ -14,6 +14,9 @@ namespace Jepa.Training.Tokenization;
 /// template text (<see cref="TokenizerExtensions.EncodeWithAddedTokens"/>), never in <see cref="Encode"/>'s input.
 /// A tokenizer trained by <see cref="BpeTrainer"/> carries the <see cref="ByteTokenizer.SpecialNames"/> and
 /// <c>[PRED_1..k]</c>; a real model's gets predictor tokens through <see cref="WithPredictors"/>.
+/// <para>With a <see cref="SentencePieceStyle"/> (Llama 2's and Gemma's files) the text is not pre-tokenized or mapped to
+/// bytes: spaces become ▁, the characters are merged by rank, and characters outside the vocabulary fall back to their
+/// <c>&lt;0xXX&gt;</c> byte tokens.</para>
 /// </summary>
 public sealed class BpeTokenizer : ITokenizer
 {
@@ -36,15 +39,20 @@ public sealed class BpeTokenizer : ITokenizer
     /// </summary>
     public BpeTokenizer(IReadOnlyDictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges,
         IReadOnlyDictionary<string, int>? added = null, PreTokenizer? preTokenizer = null, bool nfc = false, bool ignoreMerges = false,
-        IEnumerable<string>? notSpecial = null, int? pad = null)
+        IEnumerable<string>? notSpecial = null, int? pad = null, SentencePieceStyle? sentencePiece = null)
     {
         _ids = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
         _tokens = new Dictionary<int, string>();
         foreach (var (t, id) in _ids)
             if (!_tokens.TryAdd(id, t)) throw new InvalidDataException($"BPE vocabulary: id {id} is used by both '{_tokens[id]}' and '{t}'.");
+        SentencePiece = sentencePiece;
         for (int b = 0; b < 256; b++)
-            if (!_ids.ContainsKey(ByteLevel.Char((byte)b).ToString()))
+        {
+            if (sentencePiece is null && !_ids.ContainsKey(ByteLevel.Char((byte)b).ToString()))
                 throw new InvalidDataException($"BPE vocabulary: byte 0x{b:X2} ('{ByteLevel.Char((byte)b)}') has no token; not a byte-level vocabulary.");
+            if (sentencePiece is { ByteFallback: true } && !_ids.ContainsKey(SentencePieceStyle.ByteToken((byte)b)))
+                throw new InvalidDataException($"BPE vocabulary: byte fallback is on but byte 0x{b:X2} has no token '{SentencePieceStyle.ByteToken((byte)b)}'.");
+        }
         _merges = [.. merges];
         _ranks = new Dictionary<(string, string), int>(_merges.Count);
         for (int r = 0; r < _merges.Count; r++) _ranks.TryAdd(_merges[r], r);
@@ -62,6 +70,8 @@ public sealed class BpeTokenizer : ITokenizer
         Nfc = nfc;
         IgnoreMerges = ignoreMerges;
         _padOverride = pad;
+        if (sentencePiece is { ByteFallback: false, UnkToken: { } unk } && !_ids.ContainsKey(unk) && !_addedByName.ContainsKey(unk))
+            throw new InvalidDataException($"BPE: the unknown token '{unk}' is neither in the vocabulary nor an added token.");
         int present = 0;
         var preds = new List<int>();
         while (_addedByName.TryGetValue(PredictorName(present + 1), out int p)) { preds.Add(p); present++; }
@@ -83,8 +93,11 @@ public sealed class BpeTokenizer : ITokenizer
     /// <inheritdoc />
     public IReadOnlyDictionary<string, int> AddedTokens => _addedByName;
 
-    /// <summary>The pre-tokenizer.</summary>
+    /// <summary>The pre-tokenizer (of a byte-level tokenizer; unused with <see cref="SentencePiece"/>).</summary>
     public PreTokenizer PreTokenizer { get; }
+
+    /// <summary>The SentencePiece style (▁ for spaces, merges over characters, byte fallback), or null for byte-level BPE.</summary>
+    public SentencePieceStyle? SentencePiece { get; }
 
     /// <summary>True when text is NFC-normalised before pre-tokenization.</summary>
     public bool Nfc { get; }
@@ -137,7 +150,7 @@ public sealed class BpeTokenizer : ITokenizer
     }
 
     private BpeTokenizer With(IReadOnlyDictionary<string, int> added, int? pad) =>
-        new(_ids, _merges, added, PreTokenizer, Nfc, IgnoreMerges, _notSpecial, pad);
+        new(_ids, _merges, added, PreTokenizer, Nfc, IgnoreMerges, _notSpecial, pad, SentencePiece);
 
     private static void CheckPredictorCount(int k)
     {
@@ -148,6 +161,7 @@ public sealed class BpeTokenizer : ITokenizer
     public int[] Encode(string text)
     {
         if (Nfc) text = text.Normalize(NormalizationForm.FormC);
+        if (SentencePiece is { } spm) return text.Length == 0 ? [] : _cache.GetOrAdd(spm.Normalize(text), EncodeSentencePiece);
         var ids = new List<int>(text.Length);
         foreach (string piece in PreTokenizer.Split(text))
             ids.AddRange(_cache.GetOrAdd(piece, EncodePiece));
@@ -160,10 +174,41 @@ public sealed class BpeTokenizer : ITokenizer
         var bytes = new List<byte>(ids.Length * 2);
         foreach (int id in ids)
         {
-            if (_tokens.TryGetValue(id, out var t)) ByteLevel.TryAppendBytes(t, bytes);
+            if (_tokens.TryGetValue(id, out var t))
+            {
+                if (SentencePiece is null) ByteLevel.TryAppendBytes(t, bytes);
+                else SentencePieceStyle.AppendBytes(t, bytes);
+            }
             else if (_added.TryGetValue(id, out var a) && _notSpecial.Contains(a)) bytes.AddRange(Encoding.UTF8.GetBytes(a));
         }
-        return Encoding.UTF8.GetString(bytes.ToArray());
+        string text = Encoding.UTF8.GetString(bytes.ToArray());
+        return SentencePiece is { StripLeadingSpace: true } && text.StartsWith(' ') ? text[1..] : text;
+    }
+
+    /// <summary>A ▁-normalised text as SentencePiece-style BPE encodes it: one symbol per character (Unicode scalar), a
+    /// character outside the vocabulary as its UTF-8 bytes' <c>&lt;0xXX&gt;</c> tokens (or one unknown token for a run of such
+    /// characters), then merged by rank.</summary>
+    private int[] EncodeSentencePiece(string text)
+    {
+        var spm = SentencePiece!;
+        var syms = new List<string>(text.Length);
+        Span<byte> utf8 = stackalloc byte[4];
+        bool lastUnknown = false;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            string c = rune.ToString();
+            if (_ids.ContainsKey(c)) { syms.Add(c); lastUnknown = false; continue; }
+            if (spm.ByteFallback)
+            {
+                int n = rune.EncodeToUtf8(utf8);
+                for (int i = 0; i < n; i++) syms.Add(SentencePieceStyle.ByteToken(utf8[i]));
+                continue;
+            }
+            string unk = spm.UnkToken ?? throw new InvalidDataException($"BPE: character U+{rune.Value:X4} is not in the vocabulary, and the tokenizer has neither byte fallback nor an unknown token.");
+            if (!lastUnknown) syms.Add(unk); // fuse_unk: a run of unknown characters is one token
+            lastUnknown = true;
+        }
+        return MergeAndMap(syms);
     }
 
     private int[] EncodePiece(string piece)
@@ -172,6 +217,12 @@ public sealed class BpeTokenizer : ITokenizer
         if (IgnoreMerges && _ids.TryGetValue(encoded, out int whole)) return [whole];
         var syms = new List<string>(encoded.Length);
         foreach (char c in encoded) syms.Add(c.ToString());
+        return MergeAndMap(syms);
+    }
+
+    /// <summary>Merges adjacent symbols by rank until no merge applies, then maps them to ids (an added token by its id).</summary>
+    private int[] MergeAndMap(List<string> syms)
+    {
         while (syms.Count > 1)
         {
             int best = int.MaxValue, at = -1;
@@ -190,6 +241,7 @@ public sealed class BpeTokenizer : ITokenizer
         var ids = new int[syms.Count];
         for (int i = 0; i < ids.Length; i++)
             ids[i] = _ids.TryGetValue(syms[i], out int id) ? id
+                : _addedByName.TryGetValue(syms[i], out int added) ? added
                 : throw new InvalidDataException($"BPE: merged token '{syms[i]}' is not in the vocabulary.");
         return ids;
     }
@@ -220,17 +272,25 @@ public sealed class BpeTokenizer : ITokenizer
             ["pre_tokenizer"] = PreTokenizer.ToJson(), ["post_processor"] = null, ["decoder"] = PreTokenizer.ByteLevelJson(),
             ["model"] = new JsonObject
             {
-                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = null, ["continuing_subword_prefix"] = null,
-                ["end_of_word_suffix"] = null, ["fuse_unk"] = false, ["byte_fallback"] = false, ["ignore_merges"] = IgnoreMerges,
-                ["vocab"] = vocab, ["merges"] = merges,
+                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = SentencePiece?.UnkToken, ["continuing_subword_prefix"] = null,
+                ["end_of_word_suffix"] = null, ["fuse_unk"] = SentencePiece is not null, ["byte_fallback"] = SentencePiece?.ByteFallback ?? false,
+                ["ignore_merges"] = IgnoreMerges, ["vocab"] = vocab, ["merges"] = merges,
             },
         };
+        if (SentencePiece is { } spm)
+        {
+            var (normalizer, pre, decoder) = spm.ToJson();
+            root["normalizer"] = normalizer;
+            root["pre_tokenizer"] = pre;
+            root["decoder"] = decoder;
+        }
         AtomicFile.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>
-    /// Loads a Hugging Face byte-level BPE <c>tokenizer.json</c> exactly as it is (ours, or a real model's such as
-    /// GPT-2's, Llama-3's or Qwen2's): its pre-tokenizer (see <see cref="PreTokenizer"/>; absent: GPT-2's), normalizer
+    /// Loads a Hugging Face BPE <c>tokenizer.json</c> exactly as it is (ours, or a real model's such as GPT-2's, Llama-3's
+    /// or Qwen2's, and SentencePiece-style files such as Llama 2's and Gemma's, see <see cref="SentencePieceStyle.FromJson"/>):
+    /// its pre-tokenizer (see <see cref="PreTokenizer"/>; absent: GPT-2's), normalizer
     /// (null or NFC), <c>ignore_merges</c>, merges as "a b" strings or [a, b] pairs, added tokens with their ids, and
     /// <c>padding.pad_id</c> (written by <see cref="Save"/> after <see cref="WithPad"/>).
     /// The post-processor and decoder are not read (chat formats add BOS; decoding is byte-level).
@@ -257,17 +317,17 @@ public sealed class BpeTokenizer : ITokenizer
         var model = root?["model"] as JsonObject ?? throw new InvalidDataException($"{path}: no \"model\" object.");
         string? type = model["type"]?.GetValue<string>();
         if (type != null && type != "BPE") throw new InvalidDataException($"{path}: model type '{type}' is not supported (only BPE).");
-        if (model["byte_fallback"]?.GetValue<bool>() == true) throw new InvalidDataException($"{path}: model byte_fallback true is not supported (byte-level BPE only).");
+        var spm = SentencePieceStyle.FromJson(root!.AsObject(), model, path);
         foreach (string affix in (string[])["continuing_subword_prefix", "end_of_word_suffix"])
             if (model[affix]?.GetValue<string>() is { Length: > 0 } v) throw new InvalidDataException($"{path}: model {affix} '{v}' is not supported.");
         bool ignoreMerges = model["ignore_merges"]?.GetValue<bool>() ?? false;
-        bool nfc = root!["normalizer"] switch
+        bool nfc = spm is not null ? false : root!["normalizer"] switch
         {
             null => false,
             JsonObject n when n["type"]?.GetValue<string>() == "NFC" => true,
             var n => throw new InvalidDataException($"{path}: normalizer type '{n["type"]?.ToString() ?? n.ToJsonString()}' is not supported (null or NFC)."),
         };
-        var pre = root["pre_tokenizer"] is { } p ? PreTokenizer.FromJson(p, path) : PreTokenizer.Gpt2;
+        var pre = spm is null && root!["pre_tokenizer"] is { } p ? PreTokenizer.FromJson(p, path) : PreTokenizer.Gpt2;
         var vocabNode = model["vocab"] as JsonObject ?? throw new InvalidDataException($"{path}: model has no \"vocab\" object.");
         var vocab = new Dictionary<string, int>(vocabNode.Count, StringComparer.Ordinal);
         foreach (var (t, v) in vocabNode) vocab[t] = v!.GetValue<int>();
@@ -282,7 +342,7 @@ public sealed class BpeTokenizer : ITokenizer
             }
         var added = new Dictionary<string, int>(StringComparer.Ordinal);
         var notSpecial = new List<string>();
-        if (root["added_tokens"] is JsonArray at)
+        if (root!["added_tokens"] is JsonArray at)
             foreach (var a in at)
             {
                 string content = a!["content"]!.GetValue<string>();
@@ -292,6 +352,6 @@ public sealed class BpeTokenizer : ITokenizer
                 if (a["special"]?.GetValue<bool>() == false) notSpecial.Add(content);
             }
         int? pad = root["padding"] is JsonObject padding ? padding["pad_id"]?.GetValue<int>() : null;
-        return new BpeTokenizer(vocab, merges, added, pre, nfc, ignoreMerges, notSpecial, pad);
+        return new BpeTokenizer(vocab, merges, added, pre, nfc, ignoreMerges, notSpecial, pad, spm);
     }
 }

@@ -25,7 +25,7 @@ public static class HfTokenizer
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Model folder '{directory}' does not exist.");
         string tokPath = Path.Combine(directory, "tokenizer.json"), cfgPath = Path.Combine(directory, "tokenizer_config.json");
-        if (!File.Exists(tokPath)) throw new FileNotFoundException($"{directory}: tokenizer.json is missing (only byte-level BPE tokenizer.json files are supported).", tokPath);
+        if (!File.Exists(tokPath)) throw new FileNotFoundException($"{directory}: tokenizer.json is missing (BPE tokenizer.json files are supported: byte-level, or SentencePiece-style with ▁ for spaces).", tokPath);
         if (!File.Exists(cfgPath)) throw new FileNotFoundException($"{directory}: tokenizer_config.json is missing (it gives the chat template and the BOS/EOS tokens).", cfgPath);
         var tokenizer = BpeTokenizer.Load(tokPath);
         JsonObject config;
