@@ -16,6 +16,7 @@ public sealed class ChatFormatTests : IDisposable
     [
         "<|pad|>", "<|bos|>", "<|eos|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<|begin_of_text|>", "<|end_of_text|>",
         "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|im_start|>", "<|im_end|>", "<|endoftext|>", "[PRED_1]", "[PRED_2]",
+        "<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>",
     ];
 
     /// <summary>A byte-level BPE tokenizer without merges (token id = byte) holding every preset's special tokens from id 256.</summary>
@@ -29,7 +30,7 @@ public sealed class ChatFormatTests : IDisposable
 
     private static int[] B(string text) => Encoding.UTF8.GetBytes(text).Select(b => (int)b).ToArray();
 
-    public static TheoryData<string> Presets => new() { "jepa", "llama3", "chatml" };
+    public static TheoryData<string> Presets => new() { "jepa", "llama3", "chatml", "gemma" };
 
     /// <summary>The hand-written layout of ("S", "T", code) in each preset: (full sequence, prompt length, text view, code view, answer labels, stops).</summary>
     private static (int[] Full, int Prompt, int[] Text, int[] Code, int[] Answer, int[] Stop) Expected(string preset, string code)
@@ -51,6 +52,15 @@ public sealed class ChatFormatTests : IDisposable
                 int[] prompt = [bos, sh, .. B("system"), eh, .. B("\n\nS"), eot, .. user, .. assistant];
                 int[] answer = [.. B(code), eot];
                 return ([.. prompt, .. answer], prompt.Length, [bos, .. user], [bos, .. assistant, .. answer], answer, [eot, Id("<|end_of_text|>")]);
+            }
+            case "gemma":
+            {
+                // the paper's get_messages: system + "\n\n" + user inside the user turn; get_assistant_messages: the answer as a user turn
+                int bos = Id("<bos>"), st = Id("<start_of_turn>"), et = Id("<end_of_turn>");
+                int[] prompt = [bos, st, .. B("user\nS\n\nT"), et, .. B("\n"), st, .. B("model\n")];
+                int[] answer = [.. B(code), et, .. B("\n")];
+                return ([.. prompt, .. answer], prompt.Length, [bos, st, .. B("user\nT"), et, .. B("\n")],
+                    [bos, st, .. B("user\n"), .. B(code), et, .. B("\n")], answer, [et, Id("<eos>")]);
             }
             default:
             {
@@ -85,11 +95,13 @@ public sealed class ChatFormatTests : IDisposable
         Assert.Equal(ChatTemplate.IgnoreIndex, e.Labels[^1]);
         // decoding skips the special tokens and gives back the content
         Assert.Equal(code, tok.Decode(want.Answer).TrimEnd('\n'));
-        Assert.EndsWith(code + (preset == "chatml" ? "\n" : ""), tok.Decode(e.CodeView));
+        Assert.EndsWith(code + (preset is "chatml" or "gemma" ? "\n" : ""), tok.Decode(e.CodeView));
         Assert.EndsWith("T", tok.Decode(e.TextView).TrimEnd('\n'));
-        // without a system prompt the system turn is left out: BOS, user turn, assistant prefix
+        // without a system prompt the system turn is left out: BOS, user turn, assistant prefix (Gemma's Code view is a
+        // user turn, so its assistant prefix is written out here)
         int bos = preset == "chatml" ? 0 : 1;
-        Assert.Equal([.. want.Text, .. want.Code[bos..^want.Answer.Length]], tpl.Prompt(null, "T"));
+        int[] prefix = preset == "gemma" ? [Id("<start_of_turn>"), .. B("model\n")] : want.Code[bos..^want.Answer.Length];
+        Assert.Equal([.. want.Text, .. prefix], tpl.Prompt(null, "T"));
     }
 
     [Fact]
@@ -165,10 +177,23 @@ public sealed class ChatFormatTests : IDisposable
     }
 
     [Fact]
+    public void GemmaFormatRoundTripsThroughJsonAndIsRefusedWithoutItsTokens()
+    {
+        Assert.Equal(ChatFormat.Gemma, ChatFormat.Parse(ChatFormat.Gemma.ToJson(), "gemma.json"));
+        Assert.NotEqual(ChatFormat.Gemma, ChatFormat.Gemma with { CodeAsUser = false });
+        Assert.Contains("system_in_user", Assert.Throws<InvalidDataException>(() => (ChatFormat.PlainJepa with { SystemInUser = true }).Validate("f.json")).Message);
+        // a tokenizer without <start_of_turn> is refused rather than spelling it out as text
+        var vocab = Enumerable.Range(0, 256).ToDictionary(b => ByteLevel.Char((byte)b).ToString(), b => b);
+        var plainBytes = new BpeTokenizer(vocab, [], new Dictionary<string, int> { ["<bos>"] = 256, ["<eos>"] = 257, ["<end_of_turn>"] = 258 });
+        Assert.Contains("<start_of_turn>", Assert.Throws<InvalidDataException>(() => new ChatTemplate(plainBytes, ChatFormat.Gemma)).Message);
+    }
+
+    [Fact]
     public void DetectRecognisesLlama3AndChatMl()
     {
         Assert.Same(ChatFormat.Llama3, ChatFormat.Detect("{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}"));
         Assert.Same(ChatFormat.ChatMl, ChatFormat.Detect("{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n'}}{% endfor %}"));
+        Assert.Same(ChatFormat.Gemma, ChatFormat.Detect("{{ bos_token }}{% for message in messages %}{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}"));
         Assert.Contains("--chat-template", Assert.Throws<InvalidDataException>(() => ChatFormat.Detect("{{ bos_token }}[INST]")).Message);
         Assert.Contains("--chat-template", Assert.Throws<InvalidDataException>(() => ChatFormat.Detect(null)).Message);
         Assert.Throws<FileNotFoundException>(() => ChatFormat.Resolve(Path.Combine(_dir, "nope.json")));

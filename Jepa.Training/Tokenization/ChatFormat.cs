@@ -10,7 +10,7 @@ namespace Jepa.Training.Tokenization;
 /// placeholder, the assistant turn split into the generation prompt (<see cref="AssistantPrefix"/>) and the
 /// end-of-turn suffix (<see cref="AssistantSuffix"/>), and the stop tokens that end generation. Literal text is
 /// encoded with the tokenizer's added tokens recognised by their text; message content as plain text
-/// (see <see cref="ChatTemplate"/>). Presets: <see cref="Jepa"/>, <see cref="Llama3"/>, <see cref="ChatMl"/>;
+/// (see <see cref="ChatTemplate"/>). Presets: <see cref="Jepa"/>, <see cref="Llama3"/>, <see cref="ChatMl"/>, <see cref="Gemma"/>;
 /// a JSON file form with <see cref="Load"/> and <see cref="Save"/>.
 /// </summary>
 /// <param name="Name">A name for messages and saved models.</param>
@@ -24,8 +24,13 @@ namespace Jepa.Training.Tokenization;
 /// paper's code drops it); the sequence is BOS, the user's message, <paramref name="AssistantPrefix"/> (the separator),
 /// the answer and <paramref name="AssistantSuffix"/>, and each JEPA view is BOS and its message alone. The system
 /// and user turns must be <c>{content}</c>.</param>
+/// <param name="SystemInUser">The system prompt has no turn of its own: <paramref name="System"/> (e.g. <c>{content}\n\n</c>) is
+/// put in front of the user's message inside the user turn, as the paper's code does for Gemma, whose template has no
+/// system role. <paramref name="System"/> is then plain text around <c>{content}</c>.</param>
+/// <param name="CodeAsUser">The Code view is laid out as a user turn (BOS, the user header, the answer, the end of the turn),
+/// as the paper's code does for Gemma, whose template accepts only a user turn first.</param>
 public sealed record ChatFormat(string Name, string Bos, string System, string User, string AssistantPrefix, string AssistantSuffix,
-    IReadOnlyList<string> Stop, bool Plain = false)
+    IReadOnlyList<string> Stop, bool Plain = false, bool SystemInUser = false, bool CodeAsUser = false)
 {
     /// <summary>The placeholder of the message content in a turn string.</summary>
     public const string Content = "{content}";
@@ -56,13 +61,21 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
     /// </summary>
     public static ChatFormat PlainJepa { get; } = new("plain", "<|bos|>", Content, Content, "<|assistant|>", "<|end|>", ["<|end|>", "<|eos|>"], Plain: true);
 
+    /// <summary>
+    /// Gemma's (1, 2): <c>&lt;bos&gt;&lt;start_of_turn&gt;user\n{content}&lt;end_of_turn&gt;\n&lt;start_of_turn&gt;model\n</c>…, with the system
+    /// prompt put in front of the user's message after a blank line and the Code view laid out as a user turn, as the paper's
+    /// code (<c>get_messages</c>, <c>get_assistant_messages</c>) does for Gemma; stops at <c>&lt;end_of_turn&gt;</c>, <c>&lt;eos&gt;</c>.
+    /// </summary>
+    public static ChatFormat Gemma { get; } = new("gemma", "<bos>", "{content}\n\n", "<start_of_turn>user\n{content}<end_of_turn>\n",
+        "<start_of_turn>model\n", "<end_of_turn>\n", ["<end_of_turn>", "<eos>"], SystemInUser: true, CodeAsUser: true);
+
     /// <summary>The preset names.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = ["jepa", "llama3", "chatml", "plain"];
+    public static IReadOnlyList<string> PresetNames { get; } = ["jepa", "llama3", "chatml", "gemma", "plain"];
 
     /// <summary>The preset called <paramref name="name"/>, or null.</summary>
     public static ChatFormat? Preset(string name) => name switch
     {
-        "jepa" => Jepa, "llama3" => Llama3, "chatml" => ChatMl, "plain" => PlainJepa, _ => null,
+        "jepa" => Jepa, "llama3" => Llama3, "chatml" => ChatMl, "gemma" => Gemma, "plain" => PlainJepa, _ => null,
     };
 
     /// <summary>A preset name, else a JSON format file (see <see cref="Load"/>).</summary>
@@ -72,16 +85,18 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
 
     /// <summary>
     /// The preset matching a Hugging Face <c>tokenizer_config.json</c> <c>chat_template</c> (Jinja text):
-    /// <see cref="Llama3"/> when it uses <c>&lt;|start_header_id|&gt;</c>, <see cref="ChatMl"/> when it uses <c>&lt;|im_start|&gt;</c>.
+    /// <see cref="Llama3"/> when it uses <c>&lt;|start_header_id|&gt;</c>, <see cref="ChatMl"/> when it uses <c>&lt;|im_start|&gt;</c>,
+    /// <see cref="Gemma"/> when it uses <c>&lt;start_of_turn&gt;</c>.
     /// </summary>
     /// <exception cref="InvalidDataException">Neither is recognised.</exception>
     public static ChatFormat Detect(string? chatTemplate)
     {
         if (chatTemplate is not null && chatTemplate.Contains("<|start_header_id|>", StringComparison.Ordinal)) return Llama3;
         if (chatTemplate is not null && chatTemplate.Contains("<|im_start|>", StringComparison.Ordinal)) return ChatMl;
+        if (chatTemplate is not null && chatTemplate.Contains("<start_of_turn>", StringComparison.Ordinal)) return Gemma;
         throw new InvalidDataException(chatTemplate is null
-            ? "The tokenizer has no chat_template; give the chat format with --chat-template (jepa, llama3, chatml or a FILE.json)."
-            : "The tokenizer's chat_template is neither Llama 3's nor ChatML; give the chat format with --chat-template (jepa, llama3, chatml or a FILE.json).");
+            ? "The tokenizer has no chat_template; give the chat format with --chat-template (jepa, llama3, chatml, gemma or a FILE.json)."
+            : "The tokenizer's chat_template is neither Llama 3's, ChatML nor Gemma's; give the chat format with --chat-template (jepa, llama3, chatml, gemma or a FILE.json).");
     }
 
     /// <summary>Checks that each turn has one <c>{content}</c> placeholder and that there is a stop token. <paramref name="source"/> names the origin in errors.</summary>
@@ -102,6 +117,8 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
         if (Stop.Count == 0 || Stop.Any(string.IsNullOrEmpty)) throw new InvalidDataException($"{source}: field \"stop\" must list at least one non-empty token.");
         if (Plain && (System != Content || User != Content))
             throw new InvalidDataException($"{source}: a plain format has no role headers: fields \"system\" and \"user\" must be exactly {Content}.");
+        if (Plain && (SystemInUser || CodeAsUser))
+            throw new InvalidDataException($"{source}: a plain format has no turns: \"system_in_user\" and \"code_as_user\" must be false.");
         return this;
     }
 
@@ -116,6 +133,8 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
             ["stop"] = new JsonArray([.. Stop.Select(s => (JsonNode)JsonValue.Create(s))]),
         };
         if (Plain) o["plain"] = true;
+        if (SystemInUser) o["system_in_user"] = true;
+        if (CodeAsUser) o["code_as_user"] = true;
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
@@ -147,7 +166,7 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
             catch (Exception e) when (e is InvalidOperationException or FormatException)
             { throw new InvalidDataException($"{source}: field \"{field}\" must be a string.", e); }
         }
-        var known = new HashSet<string> { "name", "bos", "system", "user", "assistant_prefix", "assistant_suffix", "stop", "plain" };
+        var known = new HashSet<string> { "name", "bos", "system", "user", "assistant_prefix", "assistant_suffix", "stop", "plain", "system_in_user", "code_as_user" };
         foreach (var (k, _) in root)
             if (!known.Contains(k)) throw new InvalidDataException($"{source}: unknown field \"{k}\" (expected {string.Join(", ", known)}).");
         if (root["stop"] is not JsonArray stopNode) throw new InvalidDataException($"{source}: field \"stop\" must be an array of strings.");
@@ -158,22 +177,23 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
             catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException)
             { throw new InvalidDataException($"{source}: field \"stop\" must be an array of strings.", e); }
         }
-        bool plain = false;
-        if (root["plain"] is { } plainNode)
+        bool Flag(string field)
         {
-            try { plain = plainNode.GetValue<bool>(); }
+            if (root[field] is not { } node) return false;
+            try { return node.GetValue<bool>(); }
             catch (Exception e) when (e is InvalidOperationException or FormatException)
-            { throw new InvalidDataException($"{source}: field \"plain\" must be true or false.", e); }
+            { throw new InvalidDataException($"{source}: field \"{field}\" must be true or false.", e); }
         }
-        return new ChatFormat(Str("name"), Str("bos"), Str("system"), Str("user"), Str("assistant_prefix"), Str("assistant_suffix"), stop, plain).Validate(source);
+        return new ChatFormat(Str("name"), Str("bos"), Str("system"), Str("user"), Str("assistant_prefix"), Str("assistant_suffix"), stop,
+            Flag("plain"), Flag("system_in_user"), Flag("code_as_user")).Validate(source);
     }
 
     /// <inheritdoc />
     public bool Equals(ChatFormat? other) =>
         other is not null && Name == other.Name && Bos == other.Bos && System == other.System && User == other.User
         && AssistantPrefix == other.AssistantPrefix && AssistantSuffix == other.AssistantSuffix && Stop.SequenceEqual(other.Stop)
-        && Plain == other.Plain;
+        && Plain == other.Plain && SystemInUser == other.SystemInUser && CodeAsUser == other.CodeAsUser;
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Name, Bos, System, User, AssistantPrefix, AssistantSuffix, Stop.Count, Plain);
+    public override int GetHashCode() => HashCode.Combine(Name, Bos, System, User, AssistantPrefix, AssistantSuffix, Stop.Count, (Plain, SystemInUser, CodeAsUser));
 }

@@ -84,7 +84,10 @@ public sealed partial class ChatTemplate
         _assistantSuffix = Literal(f.AssistantSuffix);
     }
 
-    [GeneratedRegex(@"<\|[^<>|\s]+\|>")]
+    /// <summary>Literal text that must be an added token of the tokenizer: <c>&lt;|…|&gt;</c>, and Gemma's <c>&lt;bos&gt;</c>,
+    /// <c>&lt;eos&gt;</c>, <c>&lt;start_of_turn&gt;</c>, <c>&lt;end_of_turn&gt;</c> (so a tokenizer without them is refused rather
+    /// than spelling them out as text).</summary>
+    [GeneratedRegex(@"<\|[^<>|\s]+\|>|<(?:bos|eos|start_of_turn|end_of_turn)>")]
     private static partial Regex SpecialLike();
 
     /// <summary>The chat format.</summary>
@@ -109,11 +112,13 @@ public sealed partial class ChatTemplate
     }
 
     /// <summary>The prompt a model continues to generate the Code view for <paramref name="system"/> and <paramref name="text"/>:
-    /// BOS, the system turn (when given; never in a <see cref="ChatFormat.Plain"/> layout), the user turn and the assistant prefix.</summary>
+    /// BOS, the system turn (when given; never in a <see cref="ChatFormat.Plain"/> layout; with <see cref="ChatFormat.SystemInUser"/>
+    /// in front of the user's message instead), the user turn and the assistant prefix.</summary>
     public int[] Prompt(string? system, string text)
     {
         var ids = new List<int>(_bos);
-        if (system is not null && !Format.Plain) AddTurn(ids, _systemBefore, system, _systemAfter);
+        if (system is not null && Format.SystemInUser) text = Format.System.Replace(ChatFormat.Content, system, StringComparison.Ordinal) + text;
+        else if (system is not null && !Format.Plain) AddTurn(ids, _systemBefore, system, _systemAfter);
         AddTurn(ids, _userBefore, text, _userAfter);
         ids.AddRange(_assistantPrefix);
         return [.. ids];
@@ -136,7 +141,9 @@ public sealed partial class ChatTemplate
             labels[i] = i + 1 < n && i + 1 >= prompt.Length ? full[i + 1] : IgnoreIndex;
 
         var text = new ViewTokens([.. _bos, .. _userBefore], _tokenizer.Encode(example.Text), _userAfter);
-        var codeView = Format.Plain ? new ViewTokens(_bos, code, []) : new ViewTokens([.. _bos, .. _assistantPrefix], code, _assistantSuffix);
+        var codeView = Format.Plain ? new ViewTokens(_bos, code, [])
+            : Format.CodeAsUser ? new ViewTokens([.. _bos, .. _userBefore], code, _userAfter)
+            : new ViewTokens([.. _bos, .. _assistantPrefix], code, _assistantSuffix);
         truncated |= text.Length > maxLength || codeView.Length > maxLength;
         var textCut = text.CutTo(maxLength);
         int[]? textAlone = null;
