@@ -23,8 +23,7 @@ public sealed class Olmo2Tests(CpuFixture f) : IClassFixture<CpuFixture>, IDispo
 
     private static readonly int[] Ids = [3, 17, 42, 0, 9, 9, 31, 5, 48, 12, 7];
 
-    private static Dictionary<string, double[]> ToDouble(Dictionary<string, (float[] Data, int[] Shape)> w) =>
-        w.ToDictionary(kv => kv.Key, kv => Reference.ToDouble(kv.Value.Data));
+    private static Dictionary<string, double[]> ToDouble(Dictionary<string, (float[] Data, int[] Shape)> w) => FamilyChecks.ToDouble(w);
 
     private LlamaModel LoadTiny(Dictionary<string, (float[] Data, int[] Shape)> weights)
     {
@@ -32,13 +31,7 @@ public sealed class Olmo2Tests(CpuFixture f) : IClassFixture<CpuFixture>, IDispo
         return HfCheckpoint.Load(_dir, f.Ops);
     }
 
-    private (float[] Hidden, float[] Logits) Run(LlamaModel model, int[] ids)
-    {
-        using var batch = new SequenceBatch(f.Device, 1, ids.Length, ids, model.Config.VocabSize);
-        using var tape = new Tape(f.Ops, recordGradients: false);
-        var hidden = model.Forward(tape, batch);
-        return (hidden.Value.ToArray(), model.Logits(tape, hidden).Value.ToArray());
-    }
+    private (float[] Hidden, float[] Logits) Run(LlamaModel model, int[] ids) => FamilyChecks.Run(f, model, ids);
 
     [Fact]
     public void ConfigReadsPostNormAndQkNormAcrossHeadsAndRoundTrips()
@@ -145,36 +138,14 @@ public sealed class Olmo2Tests(CpuFixture f) : IClassFixture<CpuFixture>, IDispo
     public void CachedGreedyGenerationEqualsTheFullForwardsArgmax()
     {
         using var model = LoadTiny(TinyOlmo2.Weights());
-        int[] prompt = Ids[..5];
-        var gen = Generator.Generate(model, prompt, new GenerateOptions(MaxNewTokens: 8), []);
-        Assert.Equal(8, gen.Length);
-        var seq = prompt.ToList();
-        foreach (int token in gen)
-        {
-            var logits = Run(model, [.. seq]).Logits;
-            Assert.Equal(Sampler.ArgMax(logits.AsSpan((seq.Count - 1) * TinyOlmo2.Vocab, TinyOlmo2.Vocab)), token);
-            seq.Add(token);
-        }
-        using var cache = new KvCache(f.Device, model.Config, 1, seq.Count);
-        using var tape = new Tape(f.Ops, recordGradients: false);
-        var got = new List<float>(model.ForwardCached(tape, cache, prompt, prompt.Length).Value.ToArray());
-        for (int i = prompt.Length; i < seq.Count; i++) got.AddRange(model.ForwardCached(tape, cache, [seq[i]], 1).Value.ToArray());
-        Reference.AssertClose([.. got], Reference.ToDouble(Run(model, [.. seq]).Hidden), 1e-5, "cached hidden states");
+        FamilyChecks.AssertCachedGenerationMatchesTheFullForward(f, model, Ids[..5], 8);
     }
 
     [Fact]
     public void SavedModelIsAnOlmo2FolderAndLoadsBackBitwise()
     {
         using var model = LoadTiny(TinyOlmo2.Weights());
-        string saved = Path.Combine(_dir, "saved");
-        Directory.CreateDirectory(saved);
-        SafetensorsWriter.Write(Path.Combine(saved, "model.safetensors"), model.Parameters.ToDictionary(p => p.Name, p => p.Value));
-        File.WriteAllText(Path.Combine(saved, "config.json"), HfConfig.ToJson(model.Config));
-        using (var reader = SafetensorsReader.Open(saved))
-            Assert.Equal(TinyOlmo2.Weights().Keys.Order(StringComparer.Ordinal), reader.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
-        using var back = HfCheckpoint.Load(saved, f.Ops);
-        Assert.Equal(model.Config, back.Config);
-        Reference.AssertBitwiseEqual(Run(back, Ids).Logits, Run(model, Ids).Logits, "logits after a save and load");
+        FamilyChecks.AssertSavesAndLoadsBackBitwise(f, model, Path.Combine(_dir, "saved"), TinyOlmo2.Weights().Keys, Ids);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Jepa.Core.Safetensors;
 using Jepa.Tests.Support;
 
 namespace Jepa.Tests.Model;
@@ -61,11 +60,6 @@ internal static class TinyGemma2
     }
 
     /// <summary>Writes config.json and model.safetensors of <paramref name="weights"/> into <paramref name="directory"/>.</summary>
-    public static void Write(string directory, Dictionary<string, (float[] Data, int[] Shape)> weights)
-    {
-        Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "config.json"), Config().ToJsonString());
-        SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"),
-            weights.ToDictionary(kv => kv.Key, kv => new HostTensor(kv.Value.Data, kv.Value.Shape)), new Dictionary<string, string> { ["format"] = "pt" });
-    }
+    public static void Write(string directory, Dictionary<string, (float[] Data, int[] Shape)> weights) =>
+        FamilyChecks.WriteFolder(directory, Config(), weights);
 }
