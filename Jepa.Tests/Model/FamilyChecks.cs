@@ -68,4 +68,66 @@ internal static class FamilyChecks
         Assert.Equal(model.Config, back.Config);
         Reference.AssertBitwiseEqual(Run(f, back, ids).Logits, Run(f, model, ids).Logits, "logits after a save and load");
     }
+
+    /// <summary>
+    /// The gradient of Σ g ⊙ logits (g drawn from <paramref name="gradientSeed"/>) with respect to each weight named in
+    /// <paramref name="names"/>, at the elements <paramref name="pick"/> chooses from the analytic gradient, against central
+    /// finite differences (h 1e-5) of <paramref name="referenceLogits"/>, the family's float64 forward over
+    /// <paramref name="weights"/>; each weight must also have a gradient element above 1e-2.
+    /// </summary>
+    public static void AssertGradientsMatchFiniteDifferences(CpuFixture f, LlamaModel model, Dictionary<string, double[]> weights, int[] ids,
+        ulong gradientSeed, IEnumerable<string> names, Func<float[], IEnumerable<int>> pick,
+        Func<IReadOnlyDictionary<string, double[]>, double[]> referenceLogits)
+    {
+        int vocab = model.Config.VocabSize;
+        var seed = Reference.Random(ids.Length * vocab, gradientSeed);
+        var dlogits = Reference.ToDouble(seed);
+        model.ZeroGrad();
+        using (var batch = new SequenceBatch(f.Device, 1, ids.Length, ids, vocab))
+        using (var tape = new Tape(f.Ops))
+        {
+            var logits = model.Logits(tape, model.Forward(tape, batch));
+            tape.Backward(logits, seed); // d(Σ g ⊙ logits)
+        }
+        var byName = model.Parameters.ToDictionary(p => p.Name);
+        foreach (string name in names)
+        {
+            var analytic = byName[name].Grad!.ToArray();
+            var keep = weights[name];
+            foreach (int i in pick(analytic))
+            {
+                double Loss(double v)
+                {
+                    var copy = (double[])keep.Clone();
+                    copy[i] = v;
+                    weights[name] = copy;
+                    return GradCheck.Dot(referenceLogits(weights), dlogits);
+                }
+                const double h = 1e-5;
+                double numeric = (Loss(keep[i] + h) - Loss(keep[i] - h)) / (2 * h);
+                weights[name] = keep;
+                Assert.True(Math.Abs(numeric - analytic[i]) <= 2e-3 * Math.Max(Math.Abs(numeric), 1),
+                    $"{name}[{i}]: analytic {analytic[i]:G6}, numeric {numeric:G6}");
+            }
+            Assert.Contains(analytic, g => Math.Abs(g) > 1e-2);
+        }
+    }
+
+    /// <summary>Three JEPA training steps of <paramref name="model"/> (LoRA already attached or not) on the tiny pairs give
+    /// finite losses; <paramref name="norms"/> (the model's norm gains) stay bit-identical under LoRA and move without it.</summary>
+    public static void AssertJepaStepsTrain(LlamaModel model, Jepa.Training.Objective.ViewEncoding views, Func<float[]> norms)
+    {
+        bool lora = model.Lora is not null;
+        var before = norms();
+        using var t = new Jepa.Training.Training.Trainer(model, Jepa.Tests.Training.TinySetup.Tokenizer,
+            new Jepa.Training.Objective.JepaOptions { Views = views }, new Jepa.Training.Training.TrainOptions
+            {
+                Steps = 3, BatchSize = 4, LearningRate = 1e-2, Seed = 5, MaxLength = 64, MonitorEvery = 2, AdamW = new(ClipNorm: 0),
+            });
+        var result = t.Train(Jepa.Tests.Training.TinySetup.Pairs(8, 4));
+        Assert.Equal(3, result.Steps);
+        Assert.True(result.Last is { } last && double.IsFinite(last.LmLoss) && double.IsFinite(last.JepaLoss), "finite losses");
+        if (lora) Reference.AssertBitwiseEqual(norms(), before, "norms under LoRA");
+        else Assert.NotEqual(before, norms());
+    }
 }

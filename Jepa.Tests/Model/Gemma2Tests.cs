@@ -4,11 +4,9 @@ using Jepa.Tests.Cli;
 using Jepa.Tests.Support;
 using Jepa.Tests.Training;
 using Jepa.Training.Autograd;
-using Jepa.Training.Generation;
 using Jepa.Training.Lora;
 using Jepa.Training.Model;
 using Jepa.Training.Objective;
-using Jepa.Training.Training;
 
 namespace Jepa.Tests.Model;
 
@@ -93,42 +91,11 @@ public sealed class Gemma2Tests(CpuFixture f) : IClassFixture<CpuFixture>, IDisp
     {
         var weights = TinyGemma2.Weights();
         using var model = LoadTiny(weights);
-        int[] ids = Ids[..8];
-        var seed = Reference.Random(ids.Length * TinyGemma2.Vocab, 79);
-        var dlogits = Reference.ToDouble(seed);
-        model.ZeroGrad();
-        using (var batch = new SequenceBatch(f.Device, 1, ids.Length, ids, TinyGemma2.Vocab))
-        using (var tape = new Tape(f.Ops))
-        {
-            var logits = model.Logits(tape, model.Forward(tape, batch));
-            tape.Backward(logits, seed); // d(Σ w ⊙ logits)
-        }
-        var w = ToDouble(weights);
-        var byName = model.Parameters.ToDictionary(p => p.Name);
-        foreach (string name in new[] { "model.layers.0.input_layernorm.weight", "model.layers.0.post_attention_layernorm.weight",
+        var names = new[] { "model.layers.0.input_layernorm.weight", "model.layers.0.post_attention_layernorm.weight",
             "model.layers.2.pre_feedforward_layernorm.weight", "model.layers.1.post_feedforward_layernorm.weight", "model.norm.weight",
-            "model.layers.0.self_attn.q_proj.weight", "model.layers.2.mlp.gate_proj.weight", "model.embed_tokens.weight" })
-        {
-            var analytic = byName[name].Grad!.ToArray();
-            var keep = w[name];
-            var check = Enumerable.Range(0, analytic.Length).OrderByDescending(i => Math.Abs(analytic[i])).Take(5).Concat([1, analytic.Length - 2]);
-            foreach (int i in check)
-            {
-                double Loss(double v)
-                {
-                    var copy = (double[])keep.Clone();
-                    copy[i] = v;
-                    w[name] = copy;
-                    return GradCheck.Dot(Gemma2Reference.Forward(w, ids).Logits, dlogits);
-                }
-                const double h = 1e-5;
-                double numeric = (Loss(keep[i] + h) - Loss(keep[i] - h)) / (2 * h);
-                w[name] = keep;
-                Assert.True(Math.Abs(numeric - analytic[i]) <= 2e-3 * Math.Max(Math.Abs(numeric), 1),
-                    $"{name}[{i}]: analytic {analytic[i]:G6}, numeric {numeric:G6}");
-            }
-            Assert.Contains(analytic, g => Math.Abs(g) > 1e-2);
-        }
+            "model.layers.0.self_attn.q_proj.weight", "model.layers.2.mlp.gate_proj.weight", "model.embed_tokens.weight" };
+        FamilyChecks.AssertGradientsMatchFiniteDifferences(f, model, ToDouble(weights), Ids[..8], 79, names,
+            a => Enumerable.Range(0, a.Length).OrderByDescending(i => Math.Abs(a[i])).Take(5).Concat([1, a.Length - 2]), w => Gemma2Reference.Forward(w, Ids[..8]).Logits);
     }
 
     [Fact]
@@ -176,15 +143,6 @@ public sealed class Gemma2Tests(CpuFixture f) : IClassFixture<CpuFixture>, IDisp
         Assert.All(model.Parameters.Where(p => p.Name.EndsWith("norm.weight", StringComparison.Ordinal)), p => Assert.All(p.Value.ToArray(), v => Assert.Equal(0f, v)));
         if (lora) model.AttachLora(new LoraOptions { Rank = 2, Targets = ["q_proj", "v_proj", "gate_proj"] }, seed: 1);
         float[] Norms() => [.. model.Parameters.Where(p => p.Name.EndsWith("norm.weight", StringComparison.Ordinal)).SelectMany(p => p.Value.ToArray())];
-        var before = Norms();
-        using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions { Views = views }, new TrainOptions
-        {
-            Steps = 3, BatchSize = 4, LearningRate = 1e-2, Seed = 5, MaxLength = 64, MonitorEvery = 2, AdamW = new(ClipNorm: 0),
-        });
-        var result = t.Train(TinySetup.Pairs(8, 4));
-        Assert.Equal(3, result.Steps);
-        Assert.True(result.Last is { } last && double.IsFinite(last.LmLoss) && double.IsFinite(last.JepaLoss), "finite losses");
-        if (lora) Reference.AssertBitwiseEqual(Norms(), before, "norms under LoRA");
-        else Assert.NotEqual(before, Norms());
+        FamilyChecks.AssertJepaStepsTrain(model, views, Norms);
     }
 }

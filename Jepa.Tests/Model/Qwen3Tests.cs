@@ -4,11 +4,9 @@ using Jepa.Kernels;
 using Jepa.Tests.Support;
 using Jepa.Tests.Training;
 using Jepa.Training.Autograd;
-using Jepa.Training.Generation;
 using Jepa.Training.Lora;
 using Jepa.Training.Model;
 using Jepa.Training.Objective;
-using Jepa.Training.Training;
 
 namespace Jepa.Tests.Model;
 
@@ -94,44 +92,13 @@ public sealed class Qwen3Tests(CpuFixture f) : IClassFixture<CpuFixture>, IDispo
     {
         var weights = TinyQwen3.Weights();
         using var model = LoadTiny(weights);
-        int[] ids = Ids[..7];
-        var seed = Reference.Random(ids.Length * TinyQwen3.Vocab, 77);
-        var dlogits = Reference.ToDouble(seed);
-        model.ZeroGrad();
-        using (var batch = new SequenceBatch(f.Device, 1, ids.Length, ids, TinyQwen3.Vocab))
-        using (var tape = new Tape(f.Ops))
-        {
-            var logits = model.Logits(tape, model.Forward(tape, batch));
-            tape.Backward(logits, seed); // d(Σ w ⊙ logits)
-        }
-        var w = ToDouble(weights);
-        var byName = model.Parameters.ToDictionary(p => p.Name);
-        foreach (string name in new[] { "model.layers.0.self_attn.q_norm.weight", "model.layers.0.self_attn.k_norm.weight",
+        var names = new[] { "model.layers.0.self_attn.q_norm.weight", "model.layers.0.self_attn.k_norm.weight",
             "model.layers.1.self_attn.q_norm.weight", "model.layers.1.self_attn.k_norm.weight", "model.layers.0.self_attn.q_proj.weight",
-            "model.layers.0.self_attn.k_proj.weight" })
-        {
-            var analytic = byName[name].Grad!.ToArray();
-            var keep = w[name];
-            // every element of a norm gain; the largest-gradient elements of a projection (its gradient flows back through the norm)
-            var check = analytic.Length <= TinyQwen3.HeadDim ? Enumerable.Range(0, analytic.Length)
-                : Enumerable.Range(0, analytic.Length).OrderByDescending(i => Math.Abs(analytic[i])).Take(6);
-            foreach (int i in check)
-            {
-                double Loss(double v)
-                {
-                    var copy = (double[])keep.Clone();
-                    copy[i] = v;
-                    w[name] = copy;
-                    return GradCheck.Dot(Qwen3Reference.Forward(w, ids).Logits, dlogits);
-                }
-                const double h = 1e-5;
-                double numeric = (Loss(keep[i] + h) - Loss(keep[i] - h)) / (2 * h);
-                w[name] = keep;
-                Assert.True(Math.Abs(numeric - analytic[i]) <= 2e-3 * Math.Max(Math.Abs(numeric), 1),
-                    $"{name}[{i}]: analytic {analytic[i]:G6}, numeric {numeric:G6}");
-            }
-            Assert.Contains(analytic, g => Math.Abs(g) > 1e-2);
-        }
+            "model.layers.0.self_attn.k_proj.weight" };
+        // every element of a norm gain; the largest-gradient elements of a projection (its gradient flows back through the norm)
+        FamilyChecks.AssertGradientsMatchFiniteDifferences(f, model, ToDouble(weights), Ids[..7], 77, names,
+            a => a.Length <= TinyQwen3.HeadDim ? Enumerable.Range(0, a.Length)
+                : Enumerable.Range(0, a.Length).OrderByDescending(i => Math.Abs(a[i])).Take(6), w => Qwen3Reference.Forward(w, Ids[..7]).Logits);
     }
 
     [Fact]
@@ -165,17 +132,6 @@ public sealed class Qwen3Tests(CpuFixture f) : IClassFixture<CpuFixture>, IDispo
         Assert.Equal(4, model.Parameters.Count(p => p.Name.Contains("self_attn.q_norm", StringComparison.Ordinal) || p.Name.Contains("self_attn.k_norm", StringComparison.Ordinal)));
         if (lora) model.AttachLora(new LoraOptions { Rank = 2, Targets = ["q_proj", "k_proj", "v_proj"] }, seed: 1);
         Assert.Equal(!lora, model.TrainableParameters.Any(p => p.Name.EndsWith("q_norm.weight", StringComparison.Ordinal)));
-        var before = Norms(model);
-        var data = TinySetup.Pairs(8, 4);
-        using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions { Views = views }, new TrainOptions
-        {
-            Steps = 3, BatchSize = 4, LearningRate = 1e-2, Seed = 5, MaxLength = 64, MonitorEvery = 2, AdamW = new(ClipNorm: 0),
-        });
-        var result = t.Train(data);
-        Assert.Equal(3, result.Steps);
-        Assert.True(result.Last is { } last && double.IsFinite(last.LmLoss) && double.IsFinite(last.JepaLoss), "finite losses");
-        var after = Norms(model);
-        if (lora) Reference.AssertBitwiseEqual(after, before, "q/k norms under LoRA");
-        else Assert.NotEqual(before, after);
+        FamilyChecks.AssertJepaStepsTrain(model, views, () => Norms(model));
     }
 }
