@@ -36,7 +36,7 @@ internal static class StepRunner
         if (args.Contains("--lora"))
         {
             var lora = new LoraOptions { Rank = 8, Alpha = 16, Dropout = 0.05f };
-            variants.Add(("lora-all", lora with { Targets = LoraOptions.AllTargets }));
+            variants.Add(("lora-all", lora with { Targets = LoraOptions.LlamaTargets }));
             variants.Add(("lora-qv", lora));
         }
         Console.WriteLine($"{"path",-8} {"train",-9} {StepTable.Header}");

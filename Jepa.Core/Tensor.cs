@@ -121,6 +121,17 @@ public sealed class Tensor : IDisposable
         return new Tensor(Device, null, View, (int[])shape.Clone(), owns: false);
     }
 
+    /// <summary>A view of rows [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) of a 2-D tensor:
+    /// the same memory, owning nothing.</summary>
+    public Tensor Rows(int start, int count)
+    {
+        if (Rank != 2) throw new InvalidOperationException($"Rows of a tensor need 2 dimensions, got {ShapeString}.");
+        if (start < 0 || count < 0 || start + (long)count > _shape[0])
+            throw new ArgumentOutOfRangeException(nameof(start), $"Rows [{start}, {start + (long)count}) are outside {ShapeString}.");
+        long cols = _shape[1];
+        return new Tensor(Device, null, View.SubView(start * cols, count * cols), [count, _shape[1]], owns: false);
+    }
+
     /// <summary>Sets every element to zero.</summary>
     public void Clear() => View.MemSetToZero(Device.Accelerator.DefaultStream);
 

@@ -64,7 +64,7 @@ public sealed class TrainCommand : ICommand
             new("lora-rank", "r", "train LoRA adapters of rank r on a frozen base (0: full fine-tuning)", "0"),
             new("lora-alpha", "α", "LoRA scaling α (the update is scaled by α/r)", "2r"),
             new("lora-dropout", "p", "dropout on the LoRA branch's input (as PEFT's lora_dropout)", "0"),
-            new("lora-targets", "LIST", "projections to adapt: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj or all", "q_proj,v_proj"),
+            new("lora-targets", "LIST", "projections to adapt: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj (OpenELM: qkv_proj,out_proj,proj_1,proj_2) or all", "q_proj,v_proj; OpenELM: qkv_proj"),
             OptionSpec.Flag("merge", "with LoRA, also fold the adapters into the base and save the merged model in RUN/model"),
             OptionSpec.Flag("force", "start again in an --out folder that holds a previous run, deleting that run's files (its checkpoints, metrics and model)"),
             OptionSpec.Flag("baseline", "afterwards also train the next-token baseline (λ = 0; same model, seed, data order and schedule) in DIR/baseline, evaluate it, and print both side by side"),
@@ -189,7 +189,7 @@ public sealed class TrainCommand : ICommand
         TrainOptions options;
         using (var model = Open())
         {
-            if (lora is not null) model.AttachLora(lora, seed);
+            if (lora is not null) model.AttachLora(ForModel(lora, args.String("lora-targets"), model.Model), seed);
             options = TrainFrom(args, model.Model.Config, seed);
             Directory.CreateDirectory(outDir);
             settings.Write(outDir);
@@ -203,7 +203,7 @@ public sealed class TrainCommand : ICommand
         if (!args.Flag("json")) context.Error.WriteLine($"\nthe next-token baseline (λ = 0, same seed and schedule) in {baseDir}");
         using (var model = Open())
         {
-            if (lora is not null) model.AttachLora(lora, seed);
+            if (lora is not null) model.AttachLora(ForModel(lora, args.String("lora-targets"), model.Model), seed);
             Directory.CreateDirectory(baseDir);
             settings.Write(baseDir);
             code = TrainAndEvaluate(model, train, evalSet, jepa with { Lambda = 0, SigReg = 0, VicReg = 0 }, options, settings, baseDir, null, args.Flag("json"), context);
@@ -321,17 +321,27 @@ public sealed class TrainCommand : ICommand
                 if (a.Has(name)) throw new UsageException($"--{name} needs --lora-rank r > 0.");
             return null;
         }
-        string targets = a.String("lora-targets") ?? "q_proj,v_proj";
+        // the default and "all" depend on the model's family; ForModel settles them once the model is open
+        string? targets = a.String("lora-targets");
         var o = new LoraOptions
         {
             Rank = rank,
             Alpha = a.Float("lora-alpha") ?? 2f * rank,
             Dropout = a.Float("lora-dropout") ?? 0f,
-            Targets = targets == "all" ? LoraOptions.AllTargets : targets.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            Targets = targets is null or "all" ? LoraOptions.AllTargets : targets.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
         };
         try { return o.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
+
+    /// <summary>The LoRA options for <paramref name="model"/>'s family: with no --lora-targets its default targets, with "all"
+    /// every projection it has; named targets as given (a name the model lacks fails when the adapters are made).</summary>
+    private static LoraOptions ForModel(LoraOptions lora, string? targets, LlamaModel model) => targets switch
+    {
+        null => lora with { Targets = model.DefaultLoraTargets },
+        "all" => lora with { Targets = model.LoraTargets },
+        _ => lora,
+    };
 
     private static JepaOptions JepaFrom(ParsedArgs a)
     {

@@ -110,12 +110,13 @@ public sealed class CliPretrainedTests : IDisposable
     }
 
     /// <summary>The other families' folders (Qwen3's per-head q/k norms, OLMo-2's post-norm block, Gemma-2's whole block with
-    /// soft caps and a window shorter than the sequences), each fine-tuned with LoRA and with [PRED] tokens through the CLI,
+    /// soft caps and a window shorter than the sequences, OpenELM's fused projections and per-layer widths), each fine-tuned with LoRA and with [PRED] tokens through the CLI,
     /// exported, and fully fine-tuned into a folder of the same family.</summary>
     [Theory]
     [InlineData("qwen3")]
     [InlineData("olmo2")]
     [InlineData("gemma2")]
+    [InlineData("openelm")]
     public void EveryFamilyFineTunesWithLoraAndFullyAndExportsThroughTheCli(string family)
     {
         var c = new ModelConfig(272, 16, 2, 2, 1, 32, MaxLength: 128, TieEmbeddings: true);
@@ -123,6 +124,8 @@ public sealed class CliPretrainedTests : IDisposable
         {
             "qwen3" => c with { QkNorm = true, HeadSize = 6 },
             "olmo2" => c with { QkNorm = true, QkNormAcrossHeads = true, PostNorm = true, TieEmbeddings = false },
+            // 3 layers of 2, 4, 4 query heads and gated widths 8, 16, 32
+            "openelm" => c with { Layers = 3, Heads = 4, KvHeads = 2, HeadSize = 4, NormEps = 1e-6, QkNorm = true, OpenElm = true, LayerScaling = new([0.5, 1.0], [0.5, 1.0, 2.0], 2, 8) },
             _ => c with { Gemma2 = true, HeadSize = 10, QueryPreAttnScalar = 12, AttnSoftCap = 8, FinalSoftCap = 10, SlidingWindow = 5 },
         };
         string hf = WriteHfFolder(c);

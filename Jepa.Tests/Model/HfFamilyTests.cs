@@ -66,7 +66,7 @@ public sealed class HfFamilyTests(CpuFixture f) : IClassFixture<CpuFixture>, IDi
     }
 
     [Theory]
-    [InlineData("model_type", "openelm", "openelm")]
+    [InlineData("model_type", "phi3", "phi3")]
     [InlineData("hidden_act", "gelu", "gelu")]
     [InlineData("mlp_bias", "true", "mlp_bias")]
     [InlineData("rope_scaling", "yarn", "yarn")]

@@ -17,7 +17,7 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static readonly LoraOptions All = new() { Rank = 3, Alpha = 6, Targets = LoraOptions.AllTargets };
+    private static readonly LoraOptions All = new() { Rank = 3, Alpha = 6, Targets = LoraOptions.LlamaTargets };
 
     private static ModelConfig Tiny => TinySetup.Config(d: 16, layers: 2, heads: 2, kv: 1, ffn: 24);
 
@@ -235,11 +235,11 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
         var lora = model.AttachLora(All with { Dropout = 0.1f }, seed: 3);
         Randomise(lora, 7, 0.2f);
         var adapted = Logits(model);
-        var wq = model.Blocks[0].Wq.Value.ToArray();
+        var wq = model.Blocks[0].Wq!.Value.ToArray();
         model.MergeLora();
         Assert.Null(model.Lora);
         Assert.All(model.Parameters, p => Assert.False(p.Frozen));
-        Assert.False(wq.SequenceEqual(model.Blocks[0].Wq.Value.ToArray()));
+        Assert.False(wq.SequenceEqual(model.Blocks[0].Wq!.Value.ToArray()));
         var merged = Logits(model);
         Reference.AssertClose(merged, Reference.ToDouble(adapted), 1e-5, "merged vs adapted logits");
 

@@ -62,6 +62,16 @@ public sealed class Parameter : Variable, IDisposable
     /// <summary>Whether AdamW applies weight decay to it (false for norms and embeddings by default).</summary>
     public bool Decay { get; set; }
 
+    /// <summary>Rows [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) of this [out, in] weight as a
+    /// variable sharing its value and gradient memory: gradients accumulated into it land in this parameter's gradient. For
+    /// fused projections (OpenELM's <c>qkv_proj</c>) used as their parts.</summary>
+    internal Variable RowSlice(int start, int count)
+    {
+        var slice = new Variable(Value.Rows(start, count), RequiresGrad, $"{Name}[{start}:{start + count}]");
+        if (Grad is { } g) slice.Grad = g.Rows(start, count);
+        return slice;
+    }
+
     /// <summary>Sets the gradient to zero.</summary>
     public void ZeroGrad() => Grad?.Clear();
 

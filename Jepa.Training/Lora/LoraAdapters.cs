@@ -45,15 +45,34 @@ public sealed class LoraAdapters : IDisposable
     /// <see cref="LoraOptions.AllTargets"/>), or null when that projection is not adapted.</summary>
     public LoraAdapter? Get(int layer, int target) => _grid[layer, target];
 
-    /// <summary>The weight [out, in] of <paramref name="block"/>'s projection <paramref name="target"/> (index into <see cref="LoraOptions.AllTargets"/>).</summary>
-    public static Parameter Weight(LlamaBlock block, int target) => target switch
+    /// <summary>Indexes of OpenELM's projections in <see cref="LoraOptions.AllTargets"/>.</summary>
+    internal const int FusedQkv = 7, OutProj = 8, FusedGateUp = 9, FfnOut = 10;
+
+    /// <summary>The Llama target whose Philox stream each target's A draws from: OpenELM's fused qkv_proj that of q_proj, out_proj
+    /// o_proj's, proj_1 gate_proj's, proj_2 down_proj's (a layer has 7 streams, as before OpenELM's targets existed).</summary>
+    private static readonly int[] StreamSlot = [0, 1, 2, 3, 4, 5, 6, 0, 3, 4, 6];
+
+    /// <summary>The weight [out, in] of <paramref name="block"/>'s projection <paramref name="target"/> (index into
+    /// <see cref="LoraOptions.AllTargets"/>), or null when the block has no such projection (a Llama name in an OpenELM block, or
+    /// the reverse).</summary>
+    public static Parameter? Weight(LlamaBlock block, int target)
     {
-        0 => block.Wq, 1 => block.Wk, 2 => block.Wv, 3 => block.Wo, 4 => block.Gate, 5 => block.Up, 6 => block.Down,
-        _ => throw new ArgumentOutOfRangeException(nameof(target), target, "Not a LoRA target index."),
-    };
+        bool openElm = block.Wqkv is not null;
+        return target switch
+        {
+            0 => block.Wq, 1 => block.Wk, 2 => block.Wv, 3 => openElm ? null : block.Wo, 4 => block.Gate, 5 => block.Up, 6 => openElm ? null : block.Down,
+            FusedQkv => block.Wqkv, OutProj => openElm ? block.Wo : null, FusedGateUp => block.Proj1, FfnOut => openElm ? block.Down : null,
+            _ => throw new ArgumentOutOfRangeException(nameof(target), target, "Not a LoRA target index."),
+        };
+    }
+
+    /// <summary>The projections LoRA can adapt in <paramref name="block"/>, in <see cref="LoraOptions.AllTargets"/> order.</summary>
+    public static IReadOnlyList<string> TargetsOf(LlamaBlock block) =>
+        [.. LoraOptions.AllTargets.Where((_, t) => Weight(block, t) is not null)];
 
     /// <summary>New adapters for <paramref name="model"/>: A drawn like PEFT's default (kaiming-uniform with a = √5, i.e.
-    /// U(−1/√in, 1/√in)) from Philox stream (layer·7 + target) of <paramref name="seed"/>; B zeros, so the adapted model starts
+    /// U(−1/√in, 1/√in)) from Philox stream (layer·7 + target) of <paramref name="seed"/> (OpenELM's targets use their Llama
+    /// counterparts' streams); B zeros, so the adapted model starts
     /// equal to the base. With <paramref name="zeroA"/> A is zeros too (for loading weights over it).</summary>
     internal static LoraAdapters Create(LlamaModel model, LoraOptions options, ulong seed, bool zeroA = false)
     {
@@ -67,13 +86,14 @@ public sealed class LoraAdapters : IDisposable
                 {
                     string target = LoraOptions.AllTargets[t];
                     if (!options.Targets.Contains(target)) continue;
-                    var w = Weight(model.Blocks[l], t);
+                    var w = Weight(model.Blocks[l], t)
+                        ?? throw new ArgumentException($"LoRA target '{target}' is not a projection of this model (its projections: {string.Join(", ", TargetsOf(model.Blocks[l]))}).");
                     int outF = w.Shape[0], inF = w.Shape[1];
                     var host = new float[r * inF];
                     if (!zeroA)
                     {
                         float bound = 1f / MathF.Sqrt(inF);
-                        Philox.FillUniform(host, seed, (ulong)(l * kinds + t), -bound, bound);
+                        Philox.FillUniform(host, seed, (ulong)(l * 7 + StreamSlot[t]), -bound, bound);
                     }
                     var a = new Parameter(Tensor.FromArray(model.Device, host, r, inF), LoraAdapter.PeftName(l, target, 'A'));
                     Parameter b;

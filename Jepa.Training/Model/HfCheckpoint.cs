@@ -11,8 +11,10 @@ namespace Jepa.Training.Model;
 /// </summary>
 public static class HfCheckpoint
 {
-    /// <summary>Tensors a checkpoint may hold that the model does not use (buffers older exports saved).</summary>
-    private static bool Ignorable(string name) => name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
+    /// <summary>Tensors a checkpoint may hold that the model does not use: buffers older exports saved, and the classifier an
+    /// untied OpenELM model builds beside its <c>lm_head</c> and never calls.</summary>
+    private static bool Ignorable(string name) =>
+        name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || name == "transformer.classifier.weight";
 
     /// <summary>Reads the model shape from <c>config.json</c> in <paramref name="directory"/>.</summary>
     /// <exception cref="InvalidDataException">The file is missing, malformed or describes an unsupported model; the message says which.</exception>
@@ -44,7 +46,7 @@ public static class HfCheckpoint
         {
             if (!weights.Contains(name)) return null;
             used.Add(name);
-            bool vocabRows = name is "model.embed_tokens.weight" or "lm_head.weight";
+            bool vocabRows = name is "model.embed_tokens.weight" or "transformer.token_embeddings.weight" or "lm_head.weight";
             return vocabRows && addedTokens > 0 ? Grown(weights, name, baseVocab, shape, seed, ops.Device) : weights.ReadTensor(name, ops.Device);
         }, trainable);
         var unused = weights.Tensors.Select(t => t.Name)

@@ -15,17 +15,19 @@ public static class HfConfig
     /// biases; Qwen3: per-head q/k RMSNorm, <see cref="ModelConfig.QkNorm"/>; OLMo-2: q/k RMSNorm across the heads and
     /// post-norm blocks, <see cref="ModelConfig.QkNormAcrossHeads"/> and <see cref="ModelConfig.PostNorm"/>; Gemma-2: scaled
     /// embeddings, (1 + w) norms before and after attention and MLP, GeGLU, soft-capping and alternating sliding windows,
-    /// <see cref="ModelConfig.Gemma2"/>).</summary>
+    /// <see cref="ModelConfig.Gemma2"/>; OpenELM: fused projections and layer-wise scaling, <see cref="ModelConfig.OpenElm"/>, its
+    /// config read by <see cref="OpenElmConfig"/>).</summary>
     public static IReadOnlyDictionary<string, string> Families { get; } = new Dictionary<string, string>
     {
         ["llama"] = "LlamaForCausalLM", ["qwen2"] = "Qwen2ForCausalLM", ["qwen3"] = "Qwen3ForCausalLM", ["mistral"] = "MistralForCausalLM",
-        ["olmo2"] = "Olmo2ForCausalLM", ["gemma2"] = "Gemma2ForCausalLM",
+        ["olmo2"] = "Olmo2ForCausalLM", ["gemma2"] = "Gemma2ForCausalLM", ["openelm"] = "OpenELMForCausalLM",
     };
 
     /// <summary>The <c>config.json</c> text for <paramref name="c"/>: an OLMo-2 config for post-norm blocks, a Qwen3 config
     /// when the heads have q/k norms, a Qwen2 config when only q/k/v carry biases (as Qwen2 defines them), else a Llama config.</summary>
     public static string ToJson(ModelConfig c)
     {
+        if (c.OpenElm) return OpenElmConfig.ToJson(c).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         string type = c.Gemma2 ? "gemma2" : c.PostNorm ? "olmo2" : c.QkNorm ? "qwen3" : c.QkvBias && !c.OutputBias ? "qwen2" : "llama";
         bool qwen = type == "qwen2";
         var o = new JsonObject
@@ -101,6 +103,7 @@ public static class HfConfig
         if (first is not null && !Families.Values.Contains(first))
             throw new InvalidDataException($"{source}: architecture '{first}' is not supported (supported: {supported}).");
         type ??= Families.First(kv => kv.Value == (first ?? "LlamaForCausalLM")).Key;
+        if (type == "openelm") return OpenElmConfig.Parse(o, source);
         int Int(string name) => (int?)o[name] ?? throw new InvalidDataException($"{source}: missing '{name}'.");
         void Unsupported(bool condition, string what)
         {

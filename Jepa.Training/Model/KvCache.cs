@@ -16,9 +16,9 @@ public sealed class KvCache : IDisposable
         _device = device;
         B = batch;
         MaxLength = maxLength;
-        int kv = config.KvHeads * config.HeadDim;
-        Keys = Enumerable.Range(0, config.Layers).Select(_ => Tensor.Zeros(device, batch, maxLength, kv)).ToArray();
-        Values = Enumerable.Range(0, config.Layers).Select(_ => Tensor.Zeros(device, batch, maxLength, kv)).ToArray();
+        // each layer's width: OpenELM's layers differ in key/value heads
+        Keys = Enumerable.Range(0, config.Layers).Select(l => Tensor.Zeros(device, batch, maxLength, config.KvHeadsOf(l) * config.HeadDim)).ToArray();
+        Values = Enumerable.Range(0, config.Layers).Select(l => Tensor.Zeros(device, batch, maxLength, config.KvHeadsOf(l) * config.HeadDim)).ToArray();
     }
 
     /// <summary>Sequences in the cache.</summary>
@@ -45,24 +45,24 @@ public sealed class KvCache : IDisposable
     public void CopyRow(KvCache source, int sourceRow, int row, int length)
     {
         ArgumentNullException.ThrowIfNull(source);
-        if (source.Keys.Count != Keys.Count || source.Width != Width)
-            throw new ArgumentException($"Cannot copy between caches of {source.Keys.Count} layers × {source.Width} and {Keys.Count} layers × {Width}.", nameof(source));
+        if (source.Keys.Count != Keys.Count || Enumerable.Range(0, Keys.Count).Any(l => source.Width(l) != Width(l)))
+            throw new ArgumentException($"Cannot copy between caches of {source.Keys.Count} layers × {source.Width(0)} and {Keys.Count} layers × {Width(0)} (or of other layer widths).", nameof(source));
         if ((uint)sourceRow >= (uint)source.B || (uint)row >= (uint)B)
             throw new ArgumentOutOfRangeException(nameof(row), $"Rows {sourceRow} → {row} are outside caches of {source.B} and {B} sequences.");
         if (length < 0 || length > source.MaxLength || length > MaxLength)
             throw new ArgumentOutOfRangeException(nameof(length), length, $"Cannot copy {length} positions between caches of {source.MaxLength} and {MaxLength}.");
         if (length == 0) return;
-        long n = (long)length * Width, from = (long)sourceRow * source.MaxLength * Width, to = (long)row * MaxLength * Width;
         var stream = _device.Accelerator.DefaultStream;
         for (int l = 0; l < Keys.Count; l++)
         {
+            long n = (long)length * Width(l), from = (long)sourceRow * source.MaxLength * Width(l), to = (long)row * MaxLength * Width(l);
             source.Keys[l].View.SubView(from, n).CopyTo(stream, Keys[l].View.SubView(to, n));
             source.Values[l].View.SubView(from, n).CopyTo(stream, Values[l].View.SubView(to, n));
         }
     }
 
-    /// <summary>Floats per position of one layer's keys (or values): KV heads × head size.</summary>
-    private int Width => Keys[0].Dim(-1);
+    /// <summary>Floats per position of layer <paramref name="layer"/>'s keys (or values): its KV heads × head size.</summary>
+    private int Width(int layer) => Keys[layer].Dim(-1);
 
     /// <summary>Frees the caches.</summary>
     public void Dispose()

@@ -13,8 +13,10 @@ namespace Jepa.Training.Model;
 /// (<see cref="ModelConfig.QkNormAcrossHeads"/>) and moves the block's norms onto the attention and feed-forward outputs
 /// (<see cref="ModelConfig.PostNorm"/>); Gemma-2 (<see cref="ModelConfig.Gemma2"/>) scales the embeddings, normalises with
 /// (1 + w) before and after attention and MLP, uses GeGLU, soft-caps attention scores and logits and gives alternate layers
-/// a sliding window. Parameter names follow Hugging Face's <c>LlamaForCausalLM</c> (and <c>Qwen3ForCausalLM</c>'s,
-/// <c>Olmo2ForCausalLM</c>'s and <c>Gemma2ForCausalLM</c>'s).
+/// a sliding window; OpenELM (<see cref="ModelConfig.OpenElm"/>) fuses q/k/v and gate/up into one weight each, used as row blocks,
+/// and sizes every layer on its own (<see cref="ModelConfig.LayerScaling"/>). Parameter names follow Hugging Face's
+/// <c>LlamaForCausalLM</c> (and <c>Qwen3ForCausalLM</c>'s, <c>Olmo2ForCausalLM</c>'s, <c>Gemma2ForCausalLM</c>'s and
+/// <c>OpenELMForCausalLM</c>'s).
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
@@ -66,6 +68,14 @@ public sealed class LlamaModel : IDisposable
     /// <summary>The parameters an optimizer updates, in a fixed order: the base parameters that are not frozen, then the
     /// LoRA adapters' A and B (with LoRA attached, only those).</summary>
     public IReadOnlyList<Parameter> TrainableParameters => [.. _parameters.Where(p => p.RequiresGrad), .. Lora?.Parameters ?? []];
+
+    /// <summary>The projections LoRA can adapt in this model (<see cref="LoraOptions.AllTargets"/>: Llama's seven, or OpenELM's
+    /// four).</summary>
+    public IReadOnlyList<string> LoraTargets => LoraAdapters.TargetsOf(Blocks[0]);
+
+    /// <summary>The projections LoRA adapts when none are named: q_proj and v_proj (PEFT's default for Llama), or OpenELM's
+    /// fused qkv_proj.</summary>
+    public IReadOnlyList<string> DefaultLoraTargets => Config.OpenElm ? ["qkv_proj"] : ["q_proj", "v_proj"];
 
     /// <summary>The attached LoRA adapters, or null.</summary>
     public LoraAdapters? Lora { get; private set; }
@@ -132,7 +142,7 @@ public sealed class LlamaModel : IDisposable
         var lora = Lora ?? throw new InvalidOperationException("No LoRA adapters are attached to merge.");
         foreach (var a in lora.Adapters)
         {
-            var w = LoraAdapters.Weight(Blocks[a.Layer], a.TargetIndex);
+            var w = LoraAdapters.Weight(Blocks[a.Layer], a.TargetIndex)!;
             int outF = w.Shape[0], inF = w.Shape[1];
             Ops.MatMul.Forward(MatMulForm.NN, a.B.Value.View, a.A.Value.View, w.Value.View, outF, inF, lora.Options.Rank, alpha: lora.Scale, beta: 1f);
         }
@@ -149,13 +159,27 @@ public sealed class LlamaModel : IDisposable
         return tape.LoraLinear(x, w, bias, xa, adapter.B, Lora.Scale);
     }
 
-    /// <summary>The query (<paramref name="target"/> 0) or key (1) heads of <paramref name="layer"/>, [B·T, heads·D]: the
-    /// projection, RMS-normalised by <paramref name="norm"/> when the model has q/k norms (each head with Qwen3's gains of the
-    /// head width, the whole row with OLMo-2's of width heads·D), then RoPE.</summary>
-    private Variable RopedHeads(Tape tape, Variable h, int layer, int target, Parameter w, Parameter? bias, Parameter? norm,
-        int B, int T, int heads, Tensor positions)
+    /// <summary>The parts of a fused projection (OpenELM's <c>qkv_proj</c> and <c>proj_1</c>): x·W[rows]ᵀ for consecutive row
+    /// blocks of <paramref name="w"/> of the sizes <paramref name="parts"/>, each with its rows of the LoRA update when the
+    /// projection has an adapter (the adapter's down-projection, and its dropout, computed once). The same values as slicing the
+    /// fused output's columns, without a copy.</summary>
+    private Variable[] ProjectParts(Tape tape, Variable x, int layer, int target, Parameter w, params int[] parts)
     {
-        var x = Project(tape, h, layer, target, w, bias);
+        var adapter = Lora?.Get(layer, target);
+        var xa = adapter is null ? null : tape.DropoutLinear(x, adapter.A, Lora!.Options.Dropout);
+        var outputs = new Variable[parts.Length];
+        for (int i = 0, start = 0; i < parts.Length; start += parts[i++])
+            outputs[i] = adapter is null
+                ? tape.Linear(x, w.RowSlice(start, parts[i]))
+                : tape.LoraLinear(x, w.RowSlice(start, parts[i]), null, xa!, adapter.B.RowSlice(start, parts[i]), Lora!.Scale);
+        return outputs;
+    }
+
+    /// <summary>Projected query or key heads [B·T, heads·D], RMS-normalised by <paramref name="norm"/> when the model has q/k
+    /// norms (each head with Qwen3's and OpenELM's gains of the head width, the whole row with OLMo-2's of width heads·D), then
+    /// RoPE.</summary>
+    private Variable RopedHeads(Tape tape, Variable x, Parameter? norm, int B, int T, int heads, Tensor positions)
+    {
         if (norm is not null) x = tape.HeadRmsNorm(x, norm, (float)Config.NormEps);
         return tape.Rope(x, B, T, heads, Config.HeadDim, Rope, positions, Convention);
     }
@@ -187,6 +211,7 @@ public sealed class LlamaModel : IDisposable
     /// </summary>
     private static LlamaModel Assemble(ModelConfig config, KernelLibrary ops, Func<WeightSpec, Parameter> make)
     {
+        if (config.OpenElm) return AssembleOpenElm(config, ops, make);
         int c = config.DModel, q = config.Heads * config.HeadDim, kv = config.KvHeads * config.HeadDim, f = config.Ffn;
         var (qNorm, kNorm) = config.QkNormWidths;
         Parameter W(string name, WeightInit init, bool decay, params int[] shape) => make(new WeightSpec(name, shape, init, decay));
@@ -220,6 +245,38 @@ public sealed class LlamaModel : IDisposable
                 Gain(config.Gemma2, p + "post_feedforward_layernorm.weight", c));
         }
         var norm = W("model.norm.weight", WeightInit.Gain, false, c);
+        var head = config.TieEmbeddings ? null : W("lm_head.weight", WeightInit.Normal, true, config.VocabSize, c);
+        return new LlamaModel(config, ops, embed, blocks, norm, head);
+    }
+
+    /// <summary>
+    /// The weight table of an OpenELM model (<see cref="ModelConfig.OpenElm"/>), in its names: per layer <c>attn_norm</c>, the
+    /// fused <c>attn.qkv_proj</c> [(Hq + 2·Hkv)·D, C] of that layer's head counts, <c>attn.out_proj</c>, <c>ffn_norm</c>, the fused
+    /// <c>ffn.proj_1</c> [2F, C] and <c>ffn.proj_2</c> of that layer's width, then the per-head <c>attn.q_norm</c> and
+    /// <c>attn.k_norm</c> [D] when present; the embedding is <c>transformer.token_embeddings</c> and the final norm
+    /// <c>transformer.norm</c>.
+    /// </summary>
+    private static LlamaModel AssembleOpenElm(ModelConfig config, KernelLibrary ops, Func<WeightSpec, Parameter> make)
+    {
+        int c = config.DModel, d = config.HeadDim;
+        Parameter W(string name, WeightInit init, bool decay, params int[] shape) => make(new WeightSpec(name, shape, init, decay));
+        var embed = W("transformer.token_embeddings.weight", WeightInit.Normal, false, config.VocabSize, c);
+        var blocks = new LlamaBlock[config.Layers];
+        for (int l = 0; l < config.Layers; l++)
+        {
+            string p = $"transformer.layers.{l}.";
+            int q = config.HeadsOf(l) * d, kv = config.KvHeadsOf(l) * d, f = config.FfnOf(l);
+            var attnNorm = W(p + "attn_norm.weight", WeightInit.Gain, false, c);
+            var qkv = W(p + "attn.qkv_proj.weight", WeightInit.Normal, true, q + 2 * kv, c);
+            var wo = W(p + "attn.out_proj.weight", WeightInit.Residual, true, c, q);
+            var ffnNorm = W(p + "ffn_norm.weight", WeightInit.Gain, false, c);
+            var proj1 = W(p + "ffn.proj_1.weight", WeightInit.Normal, true, 2 * f, c);
+            var proj2 = W(p + "ffn.proj_2.weight", WeightInit.Residual, true, c, f);
+            var qNorm = config.QkNorm ? W(p + "attn.q_norm.weight", WeightInit.Gain, false, d) : null;
+            var kNorm = config.QkNorm ? W(p + "attn.k_norm.weight", WeightInit.Gain, false, d) : null;
+            blocks[l] = new LlamaBlock(attnNorm, null, null, null, wo, ffnNorm, null, null, proj2, QNorm: qNorm, KNorm: kNorm, Wqkv: qkv, Proj1: proj1);
+        }
+        var norm = W("transformer.norm.weight", WeightInit.Gain, false, c);
         var head = config.TieEmbeddings ? null : W("lm_head.weight", WeightInit.Normal, true, config.VocabSize, c);
         return new LlamaModel(config, ops, embed, blocks, norm, head);
     }
@@ -305,18 +362,39 @@ public sealed class LlamaModel : IDisposable
     {
         var blk = Blocks[layer];
         bool post = Config.PostNorm, gemma = Config.Gemma2;
+        int heads = Config.HeadsOf(layer), kvHeads = Config.KvHeadsOf(layer), d = Config.HeadDim;
         var h = post ? x : Norm(tape, x, blk.AttnNorm);
-        var q = RopedHeads(tape, h, layer, 0, blk.Wq, blk.Bq, blk.QNorm, B, T, Config.Heads, positions);
-        var k = RopedHeads(tape, h, layer, 1, blk.Wk, blk.Bk, blk.KNorm, B, T, Config.KvHeads, positions);
-        var v = Project(tape, h, layer, 2, blk.Wv, blk.Bv);
-        var o = Project(tape, attend(q, k, v), layer, 3, blk.Wo, blk.Bo);
+        Variable q, k, v, gate, up;
+        if (blk.Wqkv is { } qkv)
+        {
+            var parts = ProjectParts(tape, h, layer, LoraAdapters.FusedQkv, qkv, heads * d, kvHeads * d, kvHeads * d);
+            q = RopedHeads(tape, parts[0], blk.QNorm, B, T, heads, positions);
+            k = RopedHeads(tape, parts[1], blk.KNorm, B, T, kvHeads, positions);
+            v = parts[2];
+        }
+        else
+        {
+            q = RopedHeads(tape, Project(tape, h, layer, 0, blk.Wq!, blk.Bq), blk.QNorm, B, T, heads, positions);
+            k = RopedHeads(tape, Project(tape, h, layer, 1, blk.Wk!, blk.Bk), blk.KNorm, B, T, kvHeads, positions);
+            v = Project(tape, h, layer, 2, blk.Wv!, blk.Bv);
+        }
+        var o = Project(tape, attend(q, k, v), layer, blk.Wqkv is null ? 3 : LoraAdapters.OutProj, blk.Wo, blk.Bo);
         x = tape.Add(x, post ? Norm(tape, o, blk.AttnNorm) : gemma ? Norm(tape, o, blk.PostAttnNorm!) : o);
         var m = post ? x : Norm(tape, x, blk.MlpNorm);
-        var gate = Project(tape, m, layer, 4, blk.Gate);
-        var up = Project(tape, m, layer, 5, blk.Up);
+        if (blk.Proj1 is { } proj1)
+        {
+            int f = Config.FfnOf(layer);
+            var parts = ProjectParts(tape, m, layer, LoraAdapters.FusedGateUp, proj1, f, f);
+            (gate, up) = (parts[0], parts[1]);
+        }
+        else
+        {
+            gate = Project(tape, m, layer, 4, blk.Gate!);
+            up = Project(tape, m, layer, 5, blk.Up!);
+        }
         var act = gemma ? tape.Mul(tape.Gelu(gate, GeluApproximation.Tanh), up) : tape.SwiGlu(gate, up);
-        var d = Project(tape, act, layer, 6, blk.Down);
-        return tape.Add(x, post ? Norm(tape, d, blk.MlpNorm) : gemma ? Norm(tape, d, blk.PostMlpNorm!) : d);
+        var down = Project(tape, act, layer, blk.Proj1 is null ? 6 : LoraAdapters.FfnOut, blk.Down);
+        return tape.Add(x, post ? Norm(tape, down, blk.MlpNorm) : gemma ? Norm(tape, down, blk.PostMlpNorm!) : down);
     }
 
     /// <summary>RMSNorm of x with gain w, or (1 + w) under Gemma-2.</summary>
@@ -334,13 +412,13 @@ public sealed class LlamaModel : IDisposable
     public Variable Forward(Tape tape, SequenceBatch batch)
     {
         var cfg = Config;
-        int B = batch.B, T = batch.T, H = cfg.Heads, Hkv = cfg.KvHeads, D = cfg.HeadDim;
+        int B = batch.B, T = batch.T, D = cfg.HeadDim;
         if (T > cfg.MaxLength || batch.HostPositions.Any(p => p < 0 || p >= cfg.MaxLength))
             throw new ArgumentException($"Sequence length {T} or a position exceeds the model's maximum length {cfg.MaxLength}.");
         var x = Embeddings(tape, batch);
         for (int l = 0; l < Blocks.Count; l++)
         {
-            int window = cfg.WindowOf(l);
+            int window = cfg.WindowOf(l), H = cfg.HeadsOf(l), Hkv = cfg.KvHeadsOf(l);
             x = Block(tape, x, l, B, T, batch.Positions,
                 (q, k, v) => tape.Attention(q, k, v, B, T, H, Hkv, D, batch.Segments, cfg.AttentionScale, (float)cfg.AttnSoftCap, window));
         }
@@ -359,7 +437,7 @@ public sealed class LlamaModel : IDisposable
         var cfg = Config;
         if (tq < 1 || tokens.Length == 0 || tokens.Length % tq != 0 || tokens.Length / tq > cache.B)
             throw new ArgumentException($"Cached forward of {tokens.Length} token ids in rows of {tq}: needs between 1 and {cache.B} (the cache's sequences) full rows.", nameof(tokens));
-        int B = tokens.Length / tq, H = cfg.Heads, Hkv = cfg.KvHeads, D = cfg.HeadDim, start = cache.Length;
+        int B = tokens.Length / tq, D = cfg.HeadDim, start = cache.Length;
         if (start + tq > cache.MaxLength) throw new ArgumentException($"Generation needs {start + tq} positions but the cache holds {cache.MaxLength}.");
         var positions = new int[B * tq];
         for (int i = 0; i < positions.Length; i++) positions[i] = start + i % tq;
@@ -367,7 +445,7 @@ public sealed class LlamaModel : IDisposable
         var x = Embeddings(tape, batch);
         for (int l = 0; l < Blocks.Count; l++)
         {
-            int layer = l, window = cfg.WindowOf(l);
+            int layer = l, window = cfg.WindowOf(l), H = cfg.HeadsOf(l), Hkv = cfg.KvHeadsOf(l);
             x = Block(tape, x, l, B, tq, batch.Positions, (q, k, v) =>
             {
                 Ops.CachedAttention.Append(k.Value.View, cache.Keys[layer].View, B, tq, start, cache.MaxLength, Hkv, D);

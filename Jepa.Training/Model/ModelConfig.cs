@@ -36,6 +36,14 @@ namespace Jepa.Training.Model;
 /// <param name="FinalSoftCap">With <see cref="Gemma2"/>: logits soft-capped to c·tanh(z / c); 0: none.</param>
 /// <param name="SlidingWindow">With <see cref="Gemma2"/>: layers 0, 2, 4, … attend to their last this many tokens (the
 /// others to every earlier token); 0: no window.</param>
+/// <param name="OpenElm">OpenELM's layout (<c>OpenELMForCausalLM</c>): one fused <c>qkv_proj</c> whose rows are the query, key
+/// and value heads in that order, one fused <c>proj_1</c> whose rows are the gate then the up projection, and OpenELM's
+/// tensor names (<c>transformer.layers.N.attn.qkv_proj</c>…). The arithmetic is Llama's (with per-head q/k norms when
+/// <see cref="QkNorm"/>).</param>
+/// <param name="LayerScaling">With <see cref="OpenElm"/>: OpenELM's layer-wise scaling, which sets each layer's query heads,
+/// key/value heads and feed-forward width; <see cref="Heads"/>, <see cref="KvHeads"/> and <see cref="Ffn"/> are then their
+/// maxima and <see cref="HeadSize"/> is set. Null: every layer has <see cref="Heads"/>, <see cref="KvHeads"/> and
+/// <see cref="Ffn"/>.</param>
 public sealed record ModelConfig(
     int VocabSize,
     int DModel,
@@ -59,8 +67,19 @@ public sealed record ModelConfig(
     double QueryPreAttnScalar = 0,
     double AttnSoftCap = 0,
     double FinalSoftCap = 0,
-    int SlidingWindow = 0)
+    int SlidingWindow = 0,
+    bool OpenElm = false,
+    LayerScaling? LayerScaling = null)
 {
+    /// <summary>Query heads of layer <paramref name="layer"/>.</summary>
+    public int HeadsOf(int layer) => LayerScaling?.QueryHeads(Layers, DModel, HeadDim)[layer] ?? Heads;
+
+    /// <summary>Key/value heads of layer <paramref name="layer"/>.</summary>
+    public int KvHeadsOf(int layer) => LayerScaling?.KvHeads(Layers, DModel, HeadDim)[layer] ?? KvHeads;
+
+    /// <summary>Feed-forward width of layer <paramref name="layer"/>.</summary>
+    public int FfnOf(int layer) => LayerScaling?.Ffn(Layers, DModel)[layer] ?? Ffn;
+
     /// <summary>Per-head width: <see cref="HeadSize"/> when set, else <c>DModel / Heads</c>.</summary>
     [JsonIgnore]
     public int HeadDim => HeadSize > 0 ? HeadSize : DModel / Heads;
@@ -113,6 +132,23 @@ public sealed record ModelConfig(
         }
         if (Gemma2 && (PostNorm || QkNorm))
             throw new ArgumentException($"Model config: {nameof(Gemma2)} has neither q/k norms nor OLMo-2's post-norm block.", nameof(Gemma2));
+        if (OpenElm && (QkvBias || PostNorm || Gemma2 || QkNormAcrossHeads))
+            throw new ArgumentException($"Model config: {nameof(OpenElm)} has no biases, no post-norm block, no Gemma-2 features and per-head q/k norms.", nameof(OpenElm));
+        if (OpenElm && NormEps != OpenElmConfig.NormEps)
+            throw new ArgumentException($"Model config: OpenELM's norms use ε {OpenElmConfig.NormEps} (its config has no key for another), got {NormEps}.", nameof(NormEps));
+        if (OpenElm && LayerScaling is null)
+            throw new ArgumentException($"Model config: {nameof(OpenElm)} needs its {nameof(LayerScaling)} (qkv and ffn multipliers, groups, divisor).", nameof(LayerScaling));
+        if (LayerScaling is { } ls)
+        {
+            if (!OpenElm)
+                throw new ArgumentException($"Model config: {nameof(LayerScaling)} (per-layer widths) is OpenELM's and needs {nameof(OpenElm)}.", nameof(LayerScaling));
+            if (HeadSize <= 0)
+                throw new ArgumentException($"Model config: {nameof(LayerScaling)} needs an explicit {nameof(HeadSize)} (the layers' head counts differ).", nameof(HeadSize));
+            ls.Validate(Layers, DModel, HeadDim);
+            int[] heads = ls.QueryHeads(Layers, DModel, HeadDim), kvHeads = ls.KvHeads(Layers, DModel, HeadDim), ffn = ls.Ffn(Layers, DModel);
+            if (Heads != heads.Max() || KvHeads != kvHeads.Max() || Ffn != ffn.Max())
+                throw new ArgumentException($"Model config: with {nameof(LayerScaling)}, {nameof(Heads)}, {nameof(KvHeads)} and {nameof(Ffn)} must be the layers' maxima ({heads.Max()}, {kvHeads.Max()}, {ffn.Max()}), got {Heads}, {KvHeads}, {Ffn}.", nameof(LayerScaling));
+        }
         RopeScaling?.Validate();
         long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
         foreach (var (what, n) in new[] { ("the embedding (vocab_size × d_model)", VocabSize * c), ("a query projection (heads × head width × d_model)", q * c),
@@ -135,17 +171,26 @@ public sealed record ModelConfig(
     /// </summary>
     public long ActivationBytes(int batch, int length)
     {
-        long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
-        long perToken = Layers * (3 * c + 2 * q + 2 * kv + 3L * Ffn + (QkNorm ? q + kv : 0) + (Gemma2 ? 2 * c : 0)) + c + VocabSize;
+        long c = DModel, perToken = c + VocabSize;
+        for (int l = 0; l < Layers; l++)
+        {
+            long q = (long)HeadsOf(l) * HeadDim, kv = (long)KvHeadsOf(l) * HeadDim;
+            perToken += 3 * c + 2 * q + 2 * kv + 3L * FfnOf(l) + (QkNorm ? q + kv : 0) + (Gemma2 ? 2 * c : 0);
+        }
         return checked((long)batch * length * perToken * sizeof(float));
     }
 
     /// <summary>Number of trainable parameters.</summary>
     public long ParameterCount()
     {
-        long c = DModel, q = (long)Heads * HeadDim, kv = (long)KvHeads * HeadDim;
-        long perLayer = 2 * c + c * q + 2 * c * kv + q * c + 3 * c * Ffn + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? c : 0) + QkNormWidths.Q + (long)QkNormWidths.K + (Gemma2 ? 2 * c : 0);
-        return VocabSize * c + Layers * perLayer + c + (TieEmbeddings ? 0 : VocabSize * c);
+        long c = DModel, total = VocabSize * c + c + (TieEmbeddings ? 0 : VocabSize * c);
+        for (int l = 0; l < Layers; l++)
+        {
+            long q = (long)HeadsOf(l) * HeadDim, kv = (long)KvHeadsOf(l) * HeadDim;
+            var (qn, kn) = QkNormWidthsOf(l);
+            total += 2 * c + c * q + 2 * c * kv + q * c + 3 * c * FfnOf(l) + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? c : 0) + qn + kn + (Gemma2 ? 2 * c : 0);
+        }
+        return total;
     }
 
     /// <summary>The sliding window of layer <paramref name="layer"/>: <see cref="SlidingWindow"/> on even layers (Gemma-2), else 0.</summary>
@@ -157,7 +202,11 @@ public sealed record ModelConfig(
 
     /// <summary>Widths of the query and key norm gains (0 without <see cref="QkNorm"/>).</summary>
     [JsonIgnore]
-    public (int Q, int K) QkNormWidths => !QkNorm ? (0, 0) : QkNormAcrossHeads ? (Heads * HeadDim, KvHeads * HeadDim) : (HeadDim, HeadDim);
+    public (int Q, int K) QkNormWidths => QkNormWidthsOf(0);
+
+    /// <summary>Widths of layer <paramref name="layer"/>'s query and key norm gains (0 without <see cref="QkNorm"/>).</summary>
+    public (int Q, int K) QkNormWidthsOf(int layer) =>
+        !QkNorm ? (0, 0) : QkNormAcrossHeads ? (HeadsOf(layer) * HeadDim, KvHeadsOf(layer) * HeadDim) : (HeadDim, HeadDim);
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
