@@ -20,7 +20,8 @@ public sealed class PtxAssemblerTests : IDisposable
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     /// <summary>Every kernel as one ISA 7.8 file (the newest PTX version ptxas 11.8 reads) with one entry point and no
-    /// <c>.local</c> state space, i.e. no per-thread stack array asked for by the kernel's own code. ILGPU 1.5.3
+    /// <c>.local</c> state space, i.e. no per-thread stack array asked for by the kernel's own code (the tensor-core kernels
+    /// excepted, whose inline-PTX operands ILGPU puts in 4-byte local slots). ILGPU 1.5.3
     /// writes <c>.target sm_80</c> for SM 90 too; ptxas then generates SM 90 code from it.</summary>
     [Fact]
     public void PtxCommandWritesEveryKernelAsIsa78WithoutLocalMemory()
@@ -36,7 +37,11 @@ public sealed class PtxAssemblerTests : IDisposable
                 var target = Regex.Match(ptx, @"\n\.target sm_(\d+)\n");
                 Assert.True(target.Success && int.Parse(target.Groups[1].Value, CultureInfo.InvariantCulture) is >= 80 and var sm && sm <= int.Parse(arch[3..], CultureInfo.InvariantCulture), $"{name} ({arch}): .target {target.Value.Trim()}");
                 Assert.Single(Regex.Matches(ptx, @"\.entry "));
-                Assert.DoesNotMatch(@"\.local\b", ptx);
+                // ILGPU 1.5.3 passes each inline-PTX operand through a 4-byte local slot: the tensor-core kernels' mma.sync
+                // operands are the only local state allowed, and no kernel holds a local array
+                if (name.StartsWith("TensorCoreMatMul.", StringComparison.Ordinal))
+                    Assert.All(Regex.Matches(ptx, @"\.local \.align \d+ \.b8 \w+\[(\d+)\]"), m => Assert.Equal("4", m.Groups[1].Value));
+                else Assert.DoesNotMatch(@"\.local\b", ptx);
             }
         }
     }
