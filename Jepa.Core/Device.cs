@@ -15,9 +15,10 @@ public sealed class Device : IDisposable
     private readonly Context _context;
     private bool _disposed;
 
-    private Device(Context context, Accelerator accelerator, DeviceInfo info, int cpuChunks)
+    private Device(Context context, Accelerator accelerator, DeviceInfo info, int cpuChunks, MatMulPrecision precision)
     {
         _context = context;
+        MatMulPrecision = precision;
         Accelerator = accelerator;
         Info = info;
         Geometry = new LaunchGeometry(info.Kind, cpuChunks, accelerator.MaxNumThreadsPerGroup, accelerator.WarpSize);
@@ -35,6 +36,9 @@ public sealed class Device : IDisposable
 
     /// <summary>How kernels split their work on this device.</summary>
     public LaunchGeometry Geometry { get; }
+
+    /// <summary>The arithmetic of the linear layers' forward products on this device (<see cref="DeviceOptions.MatMulPrecision"/>).</summary>
+    public MatMulPrecision MatMulPrecision { get; }
 
     /// <summary>The device-memory pool that tensors rent from.</summary>
     public BufferPool Pool { get; }
@@ -124,7 +128,12 @@ public sealed class Device : IDisposable
                 DeviceKind.OpenCL => context.CreateCLAccelerator(pick.Index),
                 _ => context.CreateCPUAccelerator(pick.Index),
             };
-            return new Device(context, acc, pick, options.CpuChunks);
+            if (options.MatMulPrecision != MatMulPrecision.Fp32 && pick.Kind != DeviceKind.Cuda)
+            {
+                acc.Dispose();
+                throw new ArgumentException($"{options.MatMulPrecision.ToString().ToLowerInvariant()} matrix products run on tensor cores, which need a CUDA device (SM 80 or newer); {pick.Kind.Name()}:{pick.Index} is not one, so use fp32.");
+            }
+            return new Device(context, acc, pick, options.CpuChunks, options.MatMulPrecision);
         }
         catch
         {

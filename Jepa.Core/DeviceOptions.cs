@@ -14,4 +14,8 @@ public sealed record DeviceOptions
 
     /// <summary>Coarse chunks per kernel on the CPU accelerator. Results do not depend on it.</summary>
     public int CpuChunks { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>The arithmetic of the linear layers' forward products: float32 (the default, bitwise reproducible), or TF32 or
+    /// BF16 on tensor cores (CUDA, SM 80 and newer; a clear error elsewhere).</summary>
+    public MatMulPrecision MatMulPrecision { get; init; } = MatMulPrecision.Fp32;
 }

@@ -34,6 +34,7 @@ public sealed class MatMul
     private readonly KernelCache _k;
     private readonly int _bm, _bn, _bk;
     private readonly MatMulCpu? _host;
+    private readonly TensorCoreMatMul? _tensorCores;
 
     /// <summary>Creates the op on a device's kernel cache. Unless <paramref name="tile"/> is given, tile sizes
     /// come from the device's geometry: 64×64 tiles, 16 deep (256 threads) on GPUs; 32×32 tiles up to 1024
@@ -57,6 +58,8 @@ public sealed class MatMul
             throw new ArgumentException($"MatMul: the host path runs only on the CPU accelerator, not on {kernels.Device}; use {nameof(KernelPath)}.{nameof(KernelPath.Auto)} or {nameof(KernelPath.Kernel)}.", nameof(path));
         Path = path == KernelPath.Kernel || g.IsGpu ? KernelPath.Kernel : KernelPath.Host;
         if (Path == KernelPath.Host) _host = new MatMulCpu(g.CpuChunks, MatMulSimdSupport.Best);
+        Precision = kernels.Device.MatMulPrecision;
+        if (Precision != MatMulPrecision.Fp32) _tensorCores = new TensorCoreMatMul(kernels);
         if (tile is { } t)
         {
             if (t.BM <= 0 || t.BN <= 0 || t.BK <= 0 || t.BM % TM != 0 || t.BN % TN != 0)
@@ -87,6 +90,11 @@ public sealed class MatMul
     /// (never <see cref="KernelPath.Auto"/>).</summary>
     public KernelPath Path { get; }
 
+    /// <summary>The device's <see cref="MatMulPrecision"/>: with TF32 or BF16, unbatched <see cref="MatMulForm.NT"/> forward
+    /// products (the linear layers' x·Wᵀ) run on <see cref="TensorCoreMatMul"/>; the other forms and every backward product
+    /// stay float32.</summary>
+    public MatMulPrecision Precision { get; }
+
     // ---------------------------------------------------------------- forward
 
     /// <summary>
@@ -102,6 +110,11 @@ public sealed class MatMul
         CheckOperand(op, nameof(a), a, s.Count, s.StrideA, M * K, output: false);
         CheckOperand(op, nameof(b), b, s.Count, s.StrideB, K * N, output: false);
         CheckOperand(op, nameof(c), c, s.Count, s.StrideC, M * N, output: true);
+        if (_tensorCores is { } tc && form == MatMulForm.NT && s.Count == 1)
+        {
+            tc.ForwardNT(Precision, a, b, c, M, N, K, alpha, beta);
+            return;
+        }
         Launch(op, form, a, b, c, M, N, K, s, alpha, beta);
     }
 

@@ -1,19 +1,9 @@
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
+using Jepa.Core;
 
 namespace Jepa.Kernels;
-
-/// <summary>The arithmetic of the linear layers' matrix products.</summary>
-public enum MatMulPrecision
-{
-    /// <summary>float32 fused multiply-adds, bitwise reproducible across tile sizes and thread counts (the default).</summary>
-    Fp32,
-    /// <summary>Tensor cores, inputs rounded to TF32 (10 mantissa bits), float32 accumulation (CUDA, SM 80 and newer).</summary>
-    Tf32,
-    /// <summary>Tensor cores, inputs rounded to BF16 (7 mantissa bits), float32 accumulation (CUDA, SM 80 and newer).</summary>
-    Bf16,
-}
 
 /// <summary>
 /// <c>C = α·A·Bᵀ + β·C</c> (the linear layer's <see cref="MatMulForm.NT"/> form: A [M, K], B [N, K], C [M, N], row-major) on

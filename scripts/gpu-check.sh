@@ -35,6 +35,11 @@ common=(--steps 20 --batch 8 --seed 7 --eval-count 50 --json)
 run train-cpu   "$jepa" train "${common[@]}" --device cpu  --out "$out/run-cpu"
 run train-cuda1 "$jepa" train "${common[@]}" --device cuda --out "$out/run-cuda1"
 run train-cuda2 "$jepa" train "${common[@]}" --device cuda --out "$out/run-cuda2"
+# The tensor-core paths (forward products of the linear layers in TF32 and BF16): the same run, twice each.
+for p in tf32 bf16; do
+  run train-$p-1 "$jepa" train "${common[@]}" --device cuda --precision $p --out "$out/run-$p-1"
+  run train-$p-2 "$jepa" train "${common[@]}" --device cuda --precision $p --out "$out/run-$p-2"
+done
 python3 - "$out" <<'PY' | tee -a "$out/summary.txt"
 import json, sys, os
 out = sys.argv[1]
@@ -51,6 +56,13 @@ same = all(a.get("lm_loss") == b.get("lm_loss") and a.get("jepa_loss") == b.get(
 w1, w2 = (os.path.join(out, r, "model", "model.safetensors") for r in ("run-cuda1", "run-cuda2"))
 bitwise = os.path.exists(w1) and open(w1, "rb").read() == open(w2, "rb").read()
 print(f"cuda run twice: identical losses {same}, bitwise-identical weights {bitwise}")
+for p in ("tf32", "bf16"):
+    t1, t2 = load(f"run-{p}-1"), load(f"run-{p}-2")
+    if not (t1 and t2):
+        print(f"{p}: missing metrics"); continue
+    rel = [abs(a["lm_loss"] - b["lm_loss"]) / max(abs(b["lm_loss"]), 1e-9) for a, b in zip(t1[:5], g1[:5])]
+    twice = all(a.get("lm_loss") == b.get("lm_loss") for a, b in zip(t1, t2))
+    print(f"{p} vs fp32 on cuda, lm_loss first 5 steps, max relative difference: {max(rel):.2e}; {p} run twice identical: {twice}")
 PY
 
 # Benchmarks: kernels, then training steps on config M; PyTorch on the same GPU in the same run.
@@ -59,6 +71,8 @@ run bench-kernels "$bench" --filter '*MatMul*' '*Attention*' '*Elementwise*' --j
 run bench-steps   "$bench" steps --config m --repeats 3
 run bench-lora    "$bench" steps --config m --repeats 1 --lm-only --lora   # peak memory: LoRA against full fine-tuning
 run jepa-bench    "$jepa" bench --device cuda --config m --json
+run jepa-bench-tf32 "$jepa" bench --device cuda --config m --json --precision tf32
+run jepa-bench-bf16 "$jepa" bench --device cuda --config m --json --precision bf16
 if [ -n "$peer" ] && command -v python3 >/dev/null; then
   run torch-steps python3 "$peer" --cuda 32000 768 12 12 2048 512 8
 fi

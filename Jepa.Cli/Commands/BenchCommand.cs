@@ -29,6 +29,7 @@ public sealed class BenchCommand : ICommand
         """,
         [
             CommonOptions.Device,
+            CommonOptions.Precision,
             OptionSpec.Choice("config", "model config", "s", "s", "m"),
             new("batch", "N", "batch size B", "8"),
             new("seq", "T", "sequence length T, even and at most the config's maximum length", "128 for s, 512 for m"),

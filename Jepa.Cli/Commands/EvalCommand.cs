@@ -31,6 +31,7 @@ public sealed class EvalCommand : ICommand
             .. CommonOptions.Generation,
             CommonOptions.Adapter,
             CommonOptions.Device,
+            CommonOptions.Precision,
             CommonOptions.SkipBad,
             CommonOptions.Json,
         ]);

@@ -29,6 +29,7 @@ public sealed class ForwardCommand : ICommand
             new("ids-file", "F", "a file of token ids separated by commas, spaces or line breaks"),
             new("out", "FILE.safetensors", "where the logits and hidden states go (written atomically; refused if not finite)"),
             CommonOptions.Device,
+            CommonOptions.Precision,
             CommonOptions.Json,
         ]);
 

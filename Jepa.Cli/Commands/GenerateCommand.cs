@@ -20,6 +20,7 @@ public sealed class GenerateCommand : ICommand
             .. CommonOptions.Generation,
             CommonOptions.Adapter,
             CommonOptions.Device,
+            CommonOptions.Precision,
             CommonOptions.Json,
         ]);
 

@@ -107,6 +107,7 @@ public sealed class TrainCommand : ICommand
             new("checkpoint-every", "N", "write a checkpoint every N steps (0: only at the end and on Ctrl+C)", "0"),
             OptionSpec.Choice("on-nonfinite", "a step with a NaN or infinite gradient norm is never applied; then stop with exit 1, skip it and go on, or go back to the newest intact checkpoint with half the learning rate (at most 3 times)", "stop", "stop", "skip", "reload"),
             CommonOptions.Device,
+            CommonOptions.Precision,
             CommonOptions.SkipBad,
             CommonOptions.Json,
             new("resume", "DIR", "continue the run in DIR from its latest checkpoint with its saved options"),

@@ -12,6 +12,10 @@ public static class CommonOptions
     /// <summary><c>--device cpu|cuda|opencl</c>.</summary>
     public static OptionSpec Device { get; } = OptionSpec.Choice("device", "accelerator to run on", "JEPA_DEVICE, else the best present", "cpu", "cuda", "opencl");
 
+    /// <summary><c>--precision fp32|tf32|bf16</c>: the linear layers' forward products in float32 or on tensor cores.</summary>
+    public static OptionSpec Precision { get; } = OptionSpec.Choice("precision",
+        "linear layers' forward products: fp32 (bitwise reproducible), or tf32 / bf16 on tensor cores (CUDA, SM 80+)", "fp32", "fp32", "tf32", "bf16");
+
     /// <summary><c>--skip-bad</c>.</summary>
     public static OptionSpec SkipBad { get; } = OptionSpec.Flag("skip-bad", "skip malformed JSONL lines (each is reported) instead of stopping at the first");
 
@@ -98,7 +102,12 @@ public static class CommonOptions
     ];
 
     /// <summary>The device chosen by <c>--device</c>, or null for <c>JEPA_DEVICE</c> / the best present.</summary>
-    public static DeviceOptions? DeviceFrom(ParsedArgs args) => DeviceFrom(args.Choice("device"));
+    public static DeviceOptions? DeviceFrom(ParsedArgs args)
+    {
+        var options = DeviceFrom(args.Choice("device"));
+        if (args.Table.Find("precision") is null || args.Choice("precision") is not { } m || m == "fp32") return options;
+        return (options ?? new DeviceOptions()) with { MatMulPrecision = m == "tf32" ? MatMulPrecision.Tf32 : MatMulPrecision.Bf16 };
+    }
 
     /// <summary>The device named <paramref name="name"/>, or null for the automatic choice.</summary>
     public static DeviceOptions? DeviceFrom(string? name) => name is null ? null : new DeviceOptions { Kind = DeviceKindNames.Parse(name) };

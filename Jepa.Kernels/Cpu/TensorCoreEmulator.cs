@@ -1,3 +1,5 @@
+using Jepa.Core;
+
 namespace Jepa.Kernels.Cpu;
 
 /// <summary>

@@ -120,6 +120,15 @@ public sealed class CliErrorTests : IDisposable
     }
 
     [Fact]
+    public void TensorCorePrecisionOffCudaIsAOneLineError()
+    {
+        OneLine(CliRunner.Run("train", "--config", Tiny(), "--steps", "1", "--device", "cpu", "--precision", "bf16", "--out", Path.Combine(_root, "tc")), 1,
+            "bf16 matrix products run on tensor cores, which need a CUDA device");
+        OneLine(CliRunner.Run("generate", "--model", _root, "--prompt", "x", "--precision", "fp16"), 2, "--precision must be one of fp32, tf32, bf16, got 'fp16'");
+        Assert.False(Directory.Exists(Path.Combine(_root, "tc", "model")));
+    }
+
+    [Fact]
     public void MissingFilesAndBadConfigsAreBadInput()
     {
         OneLine(CliRunner.Run("train", "--data", Path.Combine(_root, "none.jsonl"), "--config", Tiny(), "--out", Path.Combine(_root, "r")), 1, "does not exist");

@@ -1,4 +1,5 @@
 using ILGPU.Runtime.Cuda;
+using Jepa.Core;
 using Jepa.Kernels;
 using Jepa.Kernels.Cpu;
 using Jepa.Tests.Support;
