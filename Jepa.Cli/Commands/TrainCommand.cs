@@ -69,7 +69,7 @@ public sealed class TrainCommand : ICommand
             OptionSpec.Flag("force", "start again in an --out folder that holds a previous run, deleting that run's files (its checkpoints, metrics and model)"),
             OptionSpec.Flag("baseline", "afterwards also train the next-token baseline (λ = 0; same model, seed, data order and schedule) in DIR/baseline, evaluate it, and print both side by side"),
             new("tokenizer", "FILE", "a new model's tokenizer: a byte-level BPE tokenizer.json (e.g. from 'jepa tokenizer train') or a Hugging Face tokenizer folder; sets the vocabulary", "bytes"),
-            new("chat-template", "NAME|FILE", "a new model's chat format: jepa, llama3, chatml, gemma, plain, or a JSON format file", "jepa; detected for a tokenizer folder"),
+            new("chat-template", "NAME|FILE", "a new model's chat format: jepa, llama3, chatml, gemma, olmo2, plain, or a JSON format file", "jepa; detected for a tokenizer folder"),
             OptionSpec.Flag("plain", "the paper's --plain layout, the same as --chat-template plain: <|bos|>T<|assistant|>C<|end|> with no role headers and no system prompt; the views are <|bos|>T and <|bos|>C"),
             new("config", "FILE.json", "a model config (\"model\": {...} or a ModelConfig/HF config.json) and/or options by name"),
             new("steps", "N", "optimizer steps (instead of --epochs)", $"{Q("steps")} for the default model"),
@@ -268,7 +268,7 @@ public sealed class TrainCommand : ICommand
         }
         catch (InvalidDataException e) when (e.Message.StartsWith("chat format", StringComparison.Ordinal))
         {
-            throw new InvalidDataException($"{e.Message} Choose a format the tokenizer supports with --chat-template (jepa, llama3, chatml, gemma or a FILE.json).", e);
+            throw new InvalidDataException($"{e.Message} Choose a format the tokenizer supports with --chat-template (jepa, llama3, chatml, gemma, olmo2 or a FILE.json).", e);
         }
     }
 

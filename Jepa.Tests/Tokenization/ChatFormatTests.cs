@@ -189,11 +189,29 @@ public sealed class ChatFormatTests : IDisposable
     }
 
     [Fact]
+    public void Olmo2FormatSpellsItsRoleMarkersAsTextAndNeedsOnlyItsEndOfText()
+    {
+        Assert.Equal(ChatFormat.Olmo2, ChatFormat.Parse(ChatFormat.Olmo2.ToJson(), "olmo2.json"));
+        Assert.NotEqual(ChatFormat.Olmo2, ChatFormat.Olmo2 with { TextMarkers = false });
+        // OLMo-2's tokenizer has <|endoftext|> (its BOS and EOS) but no <|user|> or <|assistant|> tokens
+        var vocab = Enumerable.Range(0, 256).ToDictionary(b => ByteLevel.Char((byte)b).ToString(), b => b);
+        var olmo = new BpeTokenizer(vocab, [], new Dictionary<string, int> { ["<|endoftext|>"] = 256 });
+        var tpl = new ChatTemplate(olmo, ChatFormat.Olmo2);
+        Assert.Equal([256, .. B("<|system|>\nS\n<|user|>\nhi\n<|assistant|>\n")], tpl.Prompt("S", "hi"));
+        Assert.Equal([256], tpl.StopIds);
+        // without the text-markers flag the same layout asks for the markers as tokens
+        Assert.Contains("<|system|>", Assert.Throws<InvalidDataException>(() => new ChatTemplate(olmo, ChatFormat.Olmo2 with { TextMarkers = false })).Message);
+        var noEos = new BpeTokenizer(vocab, [], new Dictionary<string, int> { ["<|pad|>"] = 256 });
+        Assert.Contains("<|endoftext|>", Assert.Throws<InvalidDataException>(() => new ChatTemplate(noEos, ChatFormat.Olmo2)).Message);
+    }
+
+    [Fact]
     public void DetectRecognisesLlama3AndChatMl()
     {
         Assert.Same(ChatFormat.Llama3, ChatFormat.Detect("{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}"));
         Assert.Same(ChatFormat.ChatMl, ChatFormat.Detect("{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n'}}{% endfor %}"));
         Assert.Same(ChatFormat.Gemma, ChatFormat.Detect("{{ bos_token }}{% for message in messages %}{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}"));
+        Assert.Same(ChatFormat.Olmo2, ChatFormat.Detect("{{ bos_token }}{% for message in messages %}{% if message['role'] == 'system' %}{{ '<|system|>\\n' + message['content'] + '\\n' }}{% elif message['role'] == 'user' %}{{ '<|user|>\\n' + message['content'] + '\\n' }}{% elif message['role'] == 'assistant' %}{{ '<|assistant|>\\n'  + message['content'] + eos_token }}{% endif %}{% endfor %}"));
         Assert.Contains("--chat-template", Assert.Throws<InvalidDataException>(() => ChatFormat.Detect("{{ bos_token }}[INST]")).Message);
         Assert.Contains("--chat-template", Assert.Throws<InvalidDataException>(() => ChatFormat.Detect(null)).Message);
         Assert.Throws<FileNotFoundException>(() => ChatFormat.Resolve(Path.Combine(_dir, "nope.json")));

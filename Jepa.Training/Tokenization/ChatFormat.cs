@@ -10,7 +10,7 @@ namespace Jepa.Training.Tokenization;
 /// placeholder, the assistant turn split into the generation prompt (<see cref="AssistantPrefix"/>) and the
 /// end-of-turn suffix (<see cref="AssistantSuffix"/>), and the stop tokens that end generation. Literal text is
 /// encoded with the tokenizer's added tokens recognised by their text; message content as plain text
-/// (see <see cref="ChatTemplate"/>). Presets: <see cref="Jepa"/>, <see cref="Llama3"/>, <see cref="ChatMl"/>, <see cref="Gemma"/>;
+/// (see <see cref="ChatTemplate"/>). Presets: <see cref="Jepa"/>, <see cref="Llama3"/>, <see cref="ChatMl"/>, <see cref="Gemma"/>, <see cref="Olmo2"/>;
 /// a JSON file form with <see cref="Load"/> and <see cref="Save"/>.
 /// </summary>
 /// <param name="Name">A name for messages and saved models.</param>
@@ -29,8 +29,10 @@ namespace Jepa.Training.Tokenization;
 /// system role. <paramref name="System"/> is then plain text around <c>{content}</c>.</param>
 /// <param name="CodeAsUser">The Code view is laid out as a user turn (BOS, the user header, the answer, the end of the turn),
 /// as the paper's code does for Gemma, whose template accepts only a user turn first.</param>
+/// <param name="TextMarkers">The role markers are plain text, not added tokens (Tülu's <c>&lt;|user|&gt;\n</c>… in OLMo-2's
+/// template, which its tokenizer spells out): only the BOS text and the stop tokens must be added tokens.</param>
 public sealed record ChatFormat(string Name, string Bos, string System, string User, string AssistantPrefix, string AssistantSuffix,
-    IReadOnlyList<string> Stop, bool Plain = false, bool SystemInUser = false, bool CodeAsUser = false)
+    IReadOnlyList<string> Stop, bool Plain = false, bool SystemInUser = false, bool CodeAsUser = false, bool TextMarkers = false)
 {
     /// <summary>The placeholder of the message content in a turn string.</summary>
     public const string Content = "{content}";
@@ -69,13 +71,21 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
     public static ChatFormat Gemma { get; } = new("gemma", "<bos>", "{content}\n\n", "<start_of_turn>user\n{content}<end_of_turn>\n",
         "<start_of_turn>model\n", "<end_of_turn>\n", ["<end_of_turn>", "<eos>"], SystemInUser: true, CodeAsUser: true);
 
+    /// <summary>
+    /// OLMo-2 Instruct's (Tülu 3's template): <c>&lt;|endoftext|&gt;&lt;|system|&gt;\n{content}\n&lt;|user|&gt;\n{content}\n&lt;|assistant|&gt;\n</c>…
+    /// with the answer ended by <c>&lt;|endoftext|&gt;</c>, its EOS and BOS; the role markers are text (<see cref="TextMarkers"/>).
+    /// Stops at <c>&lt;|endoftext|&gt;</c>.
+    /// </summary>
+    public static ChatFormat Olmo2 { get; } = new("olmo2", "<|endoftext|>", "<|system|>\n{content}\n", "<|user|>\n{content}\n",
+        "<|assistant|>\n", "<|endoftext|>", ["<|endoftext|>"], TextMarkers: true);
+
     /// <summary>The preset names.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = ["jepa", "llama3", "chatml", "gemma", "plain"];
+    public static IReadOnlyList<string> PresetNames { get; } = ["jepa", "llama3", "chatml", "gemma", "olmo2", "plain"];
 
     /// <summary>The preset called <paramref name="name"/>, or null.</summary>
     public static ChatFormat? Preset(string name) => name switch
     {
-        "jepa" => Jepa, "llama3" => Llama3, "chatml" => ChatMl, "gemma" => Gemma, "plain" => PlainJepa, _ => null,
+        "jepa" => Jepa, "llama3" => Llama3, "chatml" => ChatMl, "gemma" => Gemma, "olmo2" => Olmo2, "plain" => PlainJepa, _ => null,
     };
 
     /// <summary>A preset name, else a JSON format file (see <see cref="Load"/>).</summary>
@@ -86,7 +96,8 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
     /// <summary>
     /// The preset matching a Hugging Face <c>tokenizer_config.json</c> <c>chat_template</c> (Jinja text):
     /// <see cref="Llama3"/> when it uses <c>&lt;|start_header_id|&gt;</c>, <see cref="ChatMl"/> when it uses <c>&lt;|im_start|&gt;</c>,
-    /// <see cref="Gemma"/> when it uses <c>&lt;start_of_turn&gt;</c>.
+    /// <see cref="Gemma"/> when it uses <c>&lt;start_of_turn&gt;</c>, <see cref="Olmo2"/> when it writes Tülu's
+    /// <c>'&lt;|user|&gt;\n'</c> and <c>'&lt;|assistant|&gt;\n'</c> markers.
     /// </summary>
     /// <exception cref="InvalidDataException">Neither is recognised.</exception>
     public static ChatFormat Detect(string? chatTemplate)
@@ -94,9 +105,11 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
         if (chatTemplate is not null && chatTemplate.Contains("<|start_header_id|>", StringComparison.Ordinal)) return Llama3;
         if (chatTemplate is not null && chatTemplate.Contains("<|im_start|>", StringComparison.Ordinal)) return ChatMl;
         if (chatTemplate is not null && chatTemplate.Contains("<start_of_turn>", StringComparison.Ordinal)) return Gemma;
+        if (chatTemplate is not null && chatTemplate.Contains("'<|user|>\\n'", StringComparison.Ordinal) && chatTemplate.Contains("'<|assistant|>\\n'", StringComparison.Ordinal))
+            return Olmo2;
         throw new InvalidDataException(chatTemplate is null
-            ? "The tokenizer has no chat_template; give the chat format with --chat-template (jepa, llama3, chatml, gemma or a FILE.json)."
-            : "The tokenizer's chat_template is neither Llama 3's, ChatML nor Gemma's; give the chat format with --chat-template (jepa, llama3, chatml, gemma or a FILE.json).");
+            ? "The tokenizer has no chat_template; give the chat format with --chat-template (jepa, llama3, chatml, gemma, olmo2 or a FILE.json)."
+            : "The tokenizer's chat_template is neither Llama 3's, ChatML, Gemma's nor OLMo-2's; give the chat format with --chat-template (jepa, llama3, chatml, gemma, olmo2 or a FILE.json).");
     }
 
     /// <summary>Checks that each turn has one <c>{content}</c> placeholder and that there is a stop token. <paramref name="source"/> names the origin in errors.</summary>
@@ -135,6 +148,7 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
         if (Plain) o["plain"] = true;
         if (SystemInUser) o["system_in_user"] = true;
         if (CodeAsUser) o["code_as_user"] = true;
+        if (TextMarkers) o["text_markers"] = true;
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
@@ -166,7 +180,7 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
             catch (Exception e) when (e is InvalidOperationException or FormatException)
             { throw new InvalidDataException($"{source}: field \"{field}\" must be a string.", e); }
         }
-        var known = new HashSet<string> { "name", "bos", "system", "user", "assistant_prefix", "assistant_suffix", "stop", "plain", "system_in_user", "code_as_user" };
+        var known = new HashSet<string> { "name", "bos", "system", "user", "assistant_prefix", "assistant_suffix", "stop", "plain", "system_in_user", "code_as_user", "text_markers" };
         foreach (var (k, _) in root)
             if (!known.Contains(k)) throw new InvalidDataException($"{source}: unknown field \"{k}\" (expected {string.Join(", ", known)}).");
         if (root["stop"] is not JsonArray stopNode) throw new InvalidDataException($"{source}: field \"stop\" must be an array of strings.");
@@ -185,15 +199,15 @@ public sealed record ChatFormat(string Name, string Bos, string System, string U
             { throw new InvalidDataException($"{source}: field \"{field}\" must be true or false.", e); }
         }
         return new ChatFormat(Str("name"), Str("bos"), Str("system"), Str("user"), Str("assistant_prefix"), Str("assistant_suffix"), stop,
-            Flag("plain"), Flag("system_in_user"), Flag("code_as_user")).Validate(source);
+            Flag("plain"), Flag("system_in_user"), Flag("code_as_user"), Flag("text_markers")).Validate(source);
     }
 
     /// <inheritdoc />
     public bool Equals(ChatFormat? other) =>
         other is not null && Name == other.Name && Bos == other.Bos && System == other.System && User == other.User
         && AssistantPrefix == other.AssistantPrefix && AssistantSuffix == other.AssistantSuffix && Stop.SequenceEqual(other.Stop)
-        && Plain == other.Plain && SystemInUser == other.SystemInUser && CodeAsUser == other.CodeAsUser;
+        && Plain == other.Plain && SystemInUser == other.SystemInUser && CodeAsUser == other.CodeAsUser && TextMarkers == other.TextMarkers;
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Name, Bos, System, User, AssistantPrefix, AssistantSuffix, Stop.Count, (Plain, SystemInUser, CodeAsUser));
+    public override int GetHashCode() => HashCode.Combine(Name, Bos, System, User, AssistantPrefix, AssistantSuffix, Stop.Count, (Plain, SystemInUser, CodeAsUser, TextMarkers));
 }

@@ -72,7 +72,8 @@ public sealed partial class ChatTemplate
         _tokenizer = tokenizer;
         Format = (format ?? ChatFormat.Jepa).Validate($"chat format '{(format ?? ChatFormat.Jepa).Name}'");
         var f = Format;
-        var literals = new[] { f.Bos, f.System, f.User, f.AssistantPrefix, f.AssistantSuffix };
+        // with text markers only the BOS text is checked (the role markers are spelled out, the stop tokens checked below)
+        var literals = f.TextMarkers ? new[] { f.Bos } : new[] { f.Bos, f.System, f.User, f.AssistantPrefix, f.AssistantSuffix };
         foreach (string token in literals.SelectMany(l => SpecialLike().Matches(l).Select(m => m.Value)).Concat(f.Stop).Distinct())
             if (!tokenizer.AddedTokens.ContainsKey(token))
                 throw new InvalidDataException($"chat format '{f.Name}' needs the special token '{token}', which the tokenizer does not have.");
