@@ -49,13 +49,14 @@ public static class KernelCatalog
 
     /// <summary>Compiles every kernel to PTX for <paramref name="architecture"/> without a GPU. The PTX declares
     /// <paramref name="instructionSet"/> as its <c>.version</c>: ISA 7.8 is the newest that CUDA 11.8's <c>ptxas</c>
-    /// accepts (what <c>scripts/ptx-check.sh</c> assembles), and it already covers SM 90.</summary>
-    public static IReadOnlyList<PtxResult> CompilePtx(CudaArchitecture architecture, CudaInstructionSet instructionSet)
+    /// accepts (what <c>scripts/ptx-check.sh</c> assembles), and it already covers SM 90. With <paramref name="only"/>, just the
+    /// kernels it accepts.</summary>
+    public static IReadOnlyList<PtxResult> CompilePtx(CudaArchitecture architecture, CudaInstructionSet instructionSet, Func<Entry, bool>? only = null)
     {
         using var context = Context.Create(b => b.Cuda().EnableAlgorithms());
         using var backend = new PTXBackend(context, new CudaCapabilityContext(architecture), architecture, instructionSet, null);
         var results = new List<PtxResult>();
-        foreach (var e in All())
+        foreach (var e in All().Where(e => only is null || only(e)))
         {
             try
             {
