@@ -34,6 +34,18 @@ internal static class FamilyChecks
         return (hidden.Value.ToArray(), model.Logits(tape, hidden).Value.ToArray());
     }
 
+    /// <summary><c>jepa forward</c> on the folder <paramref name="directory"/> writes the logits and final hidden states of
+    /// <paramref name="ids"/> within 1e-4 of <paramref name="expected"/>, the family's float64 reference.</summary>
+    public static void AssertForwardCommandMatches(string directory, int[] ids, (double[] Hidden, double[] Logits) expected)
+    {
+        string outPath = Path.Combine(directory, "forward.safetensors");
+        var r = Jepa.Tests.Cli.CliRunner.Run("forward", "--model", directory, "--ids", string.Join(",", ids), "--out", outPath, "--device", "cpu");
+        Assert.True(r.Code == 0, r.ToString());
+        using var written = SafetensorsReader.Open(outPath);
+        Reference.AssertClose(written.ReadFloat32("logits"), expected.Logits, 1e-4, "jepa forward logits");
+        Reference.AssertClose(written.ReadFloat32("hidden"), expected.Hidden, 1e-4, "jepa forward hidden states");
+    }
+
     /// <summary>Greedy generation through the key/value cache picks the full forward's argmax at every step, and the cached
     /// hidden states, one token at a time after the prompt, equal the full forward's.</summary>
     public static void AssertCachedGenerationMatchesTheFullForward(CpuFixture f, LlamaModel model, int[] prompt, int newTokens)
