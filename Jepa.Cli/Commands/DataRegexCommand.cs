@@ -1,6 +1,6 @@
 using Jepa.Cli.Options;
 using Jepa.Cli.Support;
-using Jepa.Training.Data.Regex;
+using Jepa.RegexTask;
 
 namespace Jepa.Cli.Commands;
 

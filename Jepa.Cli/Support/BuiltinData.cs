@@ -1,5 +1,5 @@
 using Jepa.Training.Data;
-using Jepa.Training.Data.Regex;
+using Jepa.RegexTask;
 
 namespace Jepa.Cli.Support;
 

@@ -1,4 +1,4 @@
-using Jepa.Training.Data.Regex;
+using Jepa.RegexTask;
 
 namespace Jepa.Tests.Cli;
 

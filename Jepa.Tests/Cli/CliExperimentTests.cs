@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Xml.Linq;
-using Jepa.Training.Data.Regex;
+using Jepa.RegexTask;
 
 namespace Jepa.Tests.Cli;
 

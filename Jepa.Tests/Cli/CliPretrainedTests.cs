@@ -4,7 +4,7 @@ using Jepa.Core.Safetensors;
 using Jepa.Kernels;
 using Jepa.Training;
 using Jepa.Training.Autograd;
-using Jepa.Training.Data.Regex;
+using Jepa.RegexTask;
 using Jepa.Training.Lora;
 using Jepa.Training.Model;
 using Jepa.Training.Tokenization;

@@ -1,5 +1,5 @@
 using Jepa.Training;
-using Jepa.Training.Data.Regex;
+using Jepa.RegexTask;
 using Jepa.Training.Tokenization;
 
 namespace Jepa.Tests.Cli;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Jepa.Training.Data.Regex;
+using Jepa.RegexTask;
 
 namespace Jepa.Tests.Cli;
 

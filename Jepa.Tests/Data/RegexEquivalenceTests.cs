@@ -1,4 +1,4 @@
-using Jepa.Training.Data.Regex;
+using Jepa.RegexTask;
 using NetRegex = System.Text.RegularExpressions.Regex;
 using NetRegexOptions = System.Text.RegularExpressions.RegexOptions;
 

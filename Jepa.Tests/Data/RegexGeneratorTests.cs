@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Jepa.Training.Data.Regex;
+using Jepa.RegexTask;
 
 namespace Jepa.Tests.Data;
 

@@ -1,3 +1,4 @@
+using Jepa.RegexTask;
 using Jepa.Training.Evaluation;
 
 namespace Jepa.Tests.Evaluation;

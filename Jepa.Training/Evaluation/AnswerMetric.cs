@@ -1,3 +1,5 @@
+using Jepa.RegexTask;
+
 namespace Jepa.Training.Evaluation;
 
 /// <summary>How a generated answer is scored against its reference.</summary>

@@ -1,4 +1,4 @@
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>Two views of one concept: an English description (<paramref name="Text"/>) and its regular expression (<paramref name="Code"/>).</summary>
 /// <param name="Text">The description, e.g. "lines with a number before a capital letter".</param>

@@ -1,4 +1,4 @@
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>
 /// A finite alphabet of character classes ("atoms") that is exact for a given family of character sets:

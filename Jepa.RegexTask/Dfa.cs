@@ -1,4 +1,4 @@
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>
 /// A complete deterministic finite automaton over symbols 0..K-1 (the atoms of a <see cref="CharAlphabet"/>).

@@ -1,4 +1,4 @@
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>How expressions are compiled to automata when they are compared.</summary>
 /// <param name="MaxStates">

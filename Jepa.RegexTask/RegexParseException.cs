@@ -1,4 +1,4 @@
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>A malformed NL-RX regular expression: where the parser stopped and why.</summary>
 public sealed class RegexParseException : FormatException

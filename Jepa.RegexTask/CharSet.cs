@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>
 /// An immutable set of UTF-16 code units, held as sorted, disjoint, non-adjacent inclusive ranges.

@@ -1,4 +1,4 @@
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>
 /// The automaton of an expression grew past <see cref="RegexEquivalenceOptions.MaxStates"/> states.

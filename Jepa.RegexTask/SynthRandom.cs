@@ -1,6 +1,6 @@
 using Jepa.Core;
 
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>A sequence of Philox draws for one (seed, stream): draw j is block (seed, stream, j).</summary>
 internal struct SynthRandom(ulong seed, ulong stream)

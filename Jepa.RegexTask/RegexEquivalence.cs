@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>
 /// Semantic equivalence of NL-RX regular expressions, the "DFA-equal" accuracy of the NL-RX papers: two

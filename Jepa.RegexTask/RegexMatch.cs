@@ -1,6 +1,5 @@
-using Jepa.Training.Data.Regex;
 
-namespace Jepa.Training.Evaluation;
+namespace Jepa.RegexTask;
 
 /// <summary>
 /// NL-RX semantic accuracy: the generated regex is correct when it matches exactly the same lines as the

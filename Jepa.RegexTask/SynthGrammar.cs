@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>The constructs of the NL-RX-SYNTH grammar (Locascio et al., 2016, data generation).</summary>
 internal enum SynthKind

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>
 /// A node of the abstract syntax tree of an NL-RX regular expression (the dk.brics.automaton notation

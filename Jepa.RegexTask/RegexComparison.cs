@@ -1,4 +1,4 @@
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>Outcome of comparing two expressions.</summary>
 public enum RegexVerdict

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>
 /// Generates (description, regex) pairs in the style of NL-RX-SYNTH (Locascio et al., 2016): trees of

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>
 /// Recursive-descent parser for the NL-RX regular-expression dialect (Locascio et al., 2016), which is

@@ -1,4 +1,4 @@
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>
 /// The minimal complete DFA of an NL-RX expression under whole-line matching: it accepts a line when the

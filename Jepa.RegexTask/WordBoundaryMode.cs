@@ -1,4 +1,4 @@
-namespace Jepa.Training.Data.Regex;
+namespace Jepa.RegexTask;
 
 /// <summary>What <c>\b</c> denotes when an NL-RX expression is compiled to an automaton.</summary>
 /// <remarks>
