@@ -3,6 +3,7 @@ using Jepa.Core.Safetensors;
 using Jepa.Tests.Support;
 using Jepa.Training.Autograd;
 using Jepa.Training.Generation;
+using Jepa.Training.Lora;
 using Jepa.Training.Model;
 
 namespace Jepa.Tests.Model;

@@ -104,7 +104,7 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
         Assert.All(model.Parameters, p => { Assert.True(p.Frozen); Assert.Null(p.Grad); });
         Assert.Equal(lora.Parameters, model.TrainableParameters);
         Assert.Equal(2f, lora.Scale);
-        var down = lora.Get(1, 6)!;
+        var down = lora.Get(1, Projection.Down)!;
         Assert.Equal(new[] { 4, 24 }, down.A.Value.Shape.ToArray());
         Assert.Equal(new[] { 16, 4 }, down.B.Value.Shape.ToArray());
         float bound = 1f / MathF.Sqrt(24);
@@ -114,7 +114,7 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
         Philox.FillUniform(want, 9, (ulong)(1 * 7 + 6), -bound, bound);
         Reference.AssertBitwiseEqual(a, want, "A from Philox stream layer·7 + target");
         Assert.All(down.B.Value.ToArray(), v => Assert.Equal(0f, v));
-        Assert.Null(lora.Get(0, 2));
+        Assert.Null(lora.Get(0, Projection.V));
         model.DetachLora();
         Assert.All(model.Parameters, p => Assert.NotNull(p.Grad));
         Assert.Equal(model.Parameters.Count, model.TrainableParameters.Count);
@@ -141,7 +141,7 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
         }
         model.ZeroGrad();
         Loss(backward: true);
-        foreach (var (p, index) in new[] { (lora.Get(0, 0)!.A, 5), (lora.Get(0, 0)!.B, 7), (lora.Get(1, 2)!.A, 3), (lora.Get(1, 3)!.B, 11), (lora.Get(0, 5)!.A, 20), (lora.Get(1, 6)!.B, 9) })
+        foreach (var (p, index) in new[] { (lora.Get(0, Projection.Q)!.A, 5), (lora.Get(0, Projection.Q)!.B, 7), (lora.Get(1, Projection.V)!.A, 3), (lora.Get(1, Projection.O)!.B, 11), (lora.Get(0, Projection.Up)!.A, 20), (lora.Get(1, Projection.Down)!.B, 9) })
         {
             var host = p.Value.ToArray();
             double analytic = p.Grad!.ToArray()[index];

@@ -8,15 +8,18 @@ namespace Jepa.Training.Lora;
 
 /// <summary>
 /// The LoRA adapters of a <see cref="LlamaModel"/>: one <see cref="LoraAdapter"/> per targeted projection of every layer.
-/// Attach them with <see cref="LlamaModel.AttachLora"/> or <see cref="LlamaModel.LoadLora"/>; the model then adds
-/// (α/r)·(dropout(x)·Aᵀ)·Bᵀ to each targeted projection in every forward. They save and load in PEFT's layout
-/// (<c>adapter_model.safetensors</c> + <c>adapter_config.json</c>).
+/// Attach them with <see cref="LoraModel.AttachLora"/> or <see cref="LoraModel.LoadLora"/>; as the model's
+/// <see cref="IProjectionHook"/> they then add (α/r)·(dropout(x)·Aᵀ)·Bᵀ to each targeted projection in every forward.
+/// They save and load in PEFT's layout (<c>adapter_model.safetensors</c> + <c>adapter_config.json</c>).
 /// </summary>
-public sealed class LoraAdapters : IDisposable
+public sealed class LoraAdapters : IProjectionHook
 {
     private readonly LoraAdapter?[,] _grid;
     private readonly List<LoraAdapter> _list;
     private readonly List<Parameter> _parameters;
+
+    /// <summary>The base parameters that attaching froze (trainable again on detaching), or null while not attached.</summary>
+    internal List<Parameter>? FrozenBase { get; set; }
 
     private LoraAdapters(LoraOptions options, LoraAdapter?[,] grid)
     {
@@ -35,78 +38,84 @@ public sealed class LoraAdapters : IDisposable
     /// <summary>α/r.</summary>
     public float Scale => Options.Scale;
 
-    /// <summary>Every adapter, by layer then in <see cref="LoraOptions.AllTargets"/> order.</summary>
+    /// <summary>Every adapter, by layer then in <see cref="Projection"/> order.</summary>
     public IReadOnlyList<LoraAdapter> Adapters => _list;
 
     /// <summary>A and B of every adapter in <see cref="Adapters"/> order (the trainable parameters, named as PEFT saves them).</summary>
     public IReadOnlyList<Parameter> Parameters => _parameters;
 
-    /// <summary>The adapter of <paramref name="layer"/>'s projection <paramref name="target"/> (index into
-    /// <see cref="LoraOptions.AllTargets"/>), or null when that projection is not adapted.</summary>
-    public LoraAdapter? Get(int layer, int target) => _grid[layer, target];
+    /// <summary>The adapter of <paramref name="layer"/>'s <paramref name="projection"/>, or null when that projection is not
+    /// adapted.</summary>
+    public LoraAdapter? Get(int layer, Projection projection) => _grid[layer, (int)projection];
 
-    /// <summary>Indexes of OpenELM's projections in <see cref="LoraOptions.AllTargets"/>.</summary>
-    internal const int FusedQkv = 7, OutProj = 8, FusedGateUp = 9, FfnOut = 10;
-
-    /// <summary>The Llama target whose Philox stream each target's A draws from: OpenELM's fused qkv_proj that of q_proj, out_proj
-    /// o_proj's, proj_1 gate_proj's, proj_2 down_proj's (a layer has 7 streams, as before OpenELM's targets existed).</summary>
-    private static readonly int[] StreamSlot = [0, 1, 2, 3, 4, 5, 6, 0, 3, 4, 6];
-
-    /// <summary>The weight [out, in] of <paramref name="block"/>'s projection <paramref name="target"/> (index into
-    /// <see cref="LoraOptions.AllTargets"/>), or null when the block has no such projection (a Llama name in an OpenELM block, or
-    /// the reverse).</summary>
-    public static Parameter? Weight(LlamaBlock block, int target)
+    /// <summary>x·Wᵀ (+b) + (α/r)·(dropout(x)·Aᵀ)·Bᵀ when the projection has an adapter, fused (<see cref="Functions.LoraLinear"/>).</summary>
+    public Variable? Project(Tape tape, Variable x, int layer, Projection projection, Parameter w, Parameter? bias)
     {
-        bool openElm = block.Wqkv is not null;
-        return target switch
-        {
-            0 => block.Wq, 1 => block.Wk, 2 => block.Wv, 3 => openElm ? null : block.Wo, 4 => block.Gate, 5 => block.Up, 6 => openElm ? null : block.Down,
-            FusedQkv => block.Wqkv, OutProj => openElm ? block.Wo : null, FusedGateUp => block.Proj1, FfnOut => openElm ? block.Down : null,
-            _ => throw new ArgumentOutOfRangeException(nameof(target), target, "Not a LoRA target index."),
-        };
+        if (Get(layer, projection) is not { } adapter) return null;
+        var xa = tape.DropoutLinear(x, adapter.A, Options.Dropout);
+        return tape.LoraLinear(x, w, bias, xa, adapter.B, Scale);
     }
 
-    /// <summary>The projections LoRA can adapt in <paramref name="block"/>, in <see cref="LoraOptions.AllTargets"/> order.</summary>
-    public static IReadOnlyList<string> TargetsOf(LlamaBlock block) =>
-        [.. LoraOptions.AllTargets.Where((_, t) => Weight(block, t) is not null)];
+    /// <summary>Each row block of a fused projection with its rows of the update, the adapter's down-projection (and its
+    /// dropout) computed once.</summary>
+    public Variable[]? ProjectParts(Tape tape, Variable x, int layer, Projection projection, Parameter w, int[] parts)
+    {
+        if (Get(layer, projection) is not { } adapter) return null;
+        var xa = tape.DropoutLinear(x, adapter.A, Options.Dropout);
+        var outputs = new Variable[parts.Length];
+        for (int i = 0, start = 0; i < parts.Length; start += parts[i++])
+            outputs[i] = tape.LoraLinear(x, w.RowSlice(start, parts[i]), null, xa, adapter.B.RowSlice(start, parts[i]), Scale);
+        return outputs;
+    }
+
+    /// <summary>The Llama projection whose Philox stream each projection's A draws from: OpenELM's fused qkv_proj that of q_proj,
+    /// out_proj o_proj's, proj_1 gate_proj's, proj_2 down_proj's (a layer has 7 streams, as before OpenELM's projections existed).</summary>
+    private static Projection StreamOf(Projection projection) => projection switch
+    {
+        Projection.Qkv => Projection.Q,
+        Projection.OutProj => Projection.O,
+        Projection.Proj1 => Projection.Gate,
+        Projection.Proj2 => Projection.Down,
+        _ => projection,
+    };
 
     /// <summary>New adapters for <paramref name="model"/>: A drawn like PEFT's default (kaiming-uniform with a = √5, i.e.
-    /// U(−1/√in, 1/√in)) from Philox stream (layer·7 + target) of <paramref name="seed"/> (OpenELM's targets use their Llama
+    /// U(−1/√in, 1/√in)) from Philox stream (layer·7 + projection) of <paramref name="seed"/> (OpenELM's projections use their Llama
     /// counterparts' streams); B zeros, so the adapted model starts
     /// equal to the base. With <paramref name="zeroA"/> A is zeros too (for loading weights over it).</summary>
     internal static LoraAdapters Create(LlamaModel model, LoraOptions options, ulong seed, bool zeroA = false)
     {
         options.Validate();
-        int layers = model.Blocks.Count, kinds = LoraOptions.AllTargets.Count, r = options.Rank;
-        var grid = new LoraAdapter?[layers, kinds];
+        int layers = model.Blocks.Count, r = options.Rank;
+        var grid = new LoraAdapter?[layers, Projections.All.Count];
         try
         {
             for (int l = 0; l < layers; l++)
-                for (int t = 0; t < kinds; t++)
+                foreach (var t in Projections.All)
                 {
-                    string target = LoraOptions.AllTargets[t];
+                    string target = t.Name();
                     if (!options.Targets.Contains(target)) continue;
-                    var w = Weight(model.Blocks[l], t)
-                        ?? throw new ArgumentException($"LoRA target '{target}' is not a projection of this model (its projections: {string.Join(", ", TargetsOf(model.Blocks[l]))}).");
+                    var w = model.Blocks[l].Weight(t)
+                        ?? throw new ArgumentException($"LoRA target '{target}' is not a projection of this model (its projections: {string.Join(", ", model.ProjectionKinds.Select(p => p.Name()))}).");
                     int outF = w.Shape[0], inF = w.Shape[1];
                     var host = new float[r * inF];
                     if (!zeroA)
                     {
                         float bound = 1f / MathF.Sqrt(inF);
-                        Philox.FillUniform(host, seed, (ulong)(l * 7 + StreamSlot[t]), -bound, bound);
+                        Philox.FillUniform(host, seed, (ulong)(l * 7 + (int)StreamOf(t)), -bound, bound);
                     }
-                    var a = new Parameter(Tensor.FromArray(model.Device, host, r, inF), LoraAdapter.PeftName(l, target, 'A'));
+                    var a = new Parameter(Tensor.FromArray(model.Device, host, r, inF), LoraAdapter.PeftName(l, t, 'A'));
                     Parameter b;
                     try
                     {
-                        b = new Parameter(Tensor.Zeros(model.Device, outF, r), LoraAdapter.PeftName(l, target, 'B'));
+                        b = new Parameter(Tensor.Zeros(model.Device, outF, r), LoraAdapter.PeftName(l, t, 'B'));
                     }
                     catch
                     {
                         a.Dispose();
                         throw;
                     }
-                    grid[l, t] = new LoraAdapter(l, t, a, b);
+                    grid[l, (int)t] = new LoraAdapter(l, t, a, b);
                 }
         }
         catch

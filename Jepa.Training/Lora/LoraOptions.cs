@@ -1,3 +1,5 @@
+using Jepa.Training.Model;
+
 namespace Jepa.Training.Lora;
 
 /// <summary>
@@ -6,15 +8,14 @@ namespace Jepa.Training.Lora;
 /// </summary>
 public sealed record LoraOptions
 {
-    /// <summary>The projections LoRA can adapt, in the fixed order of adapters, streams and checkpoints: the Llama family's seven,
-    /// then OpenELM's four (its fused <c>qkv_proj</c> and <c>proj_1</c>, <c>out_proj</c> and <c>proj_2</c>). A model has one set or
-    /// the other (<see cref="Model.LlamaModel.LoraTargets"/>).</summary>
-    public static IReadOnlyList<string> AllTargets { get; } =
-        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "qkv_proj", "out_proj", "proj_1", "proj_2"];
+    /// <summary>The projections LoRA can adapt (<see cref="Projections.Names"/>): the Llama family's seven, then OpenELM's four
+    /// (its fused <c>qkv_proj</c> and <c>proj_1</c>, <c>out_proj</c> and <c>proj_2</c>). A model has one set or the other
+    /// (<see cref="LlamaModel.ProjectionKinds"/>).</summary>
+    public static IReadOnlyList<string> AllTargets => Projections.Names;
 
     /// <summary>Every projection of a Llama-family block (Llama, Qwen, Mistral, OLMo-2, Gemma-2): the first seven of
     /// <see cref="AllTargets"/>.</summary>
-    public static IReadOnlyList<string> LlamaTargets { get; } = [.. AllTargets.Take(7)];
+    public static IReadOnlyList<string> LlamaTargets { get; } = [.. Projections.Names.Take(7)];
 
     /// <summary>The rank r of A [r, in] and B [out, r] (PEFT's <c>r</c>).</summary>
     public int Rank { get; init; } = 8;

@@ -35,4 +35,18 @@ public sealed record LlamaBlock(
     /// q/k norms and Gemma-2's post norms, when present; an OpenELM block's fused projections stand where their parts would).</summary>
     public IEnumerable<Parameter> Parameters =>
         new Parameter?[] { AttnNorm, Wqkv, Wq, Wk, Wv, Wo, MlpNorm, Proj1, Gate, Up, Down, Bq, Bk, Bv, Bo, QNorm, KNorm, PostAttnNorm, PostMlpNorm }.OfType<Parameter>();
+
+    /// <summary>The weight [out, in] of <paramref name="projection"/>, or null when the block has no such projection (a Llama
+    /// projection in an OpenELM block, or the reverse).</summary>
+    public Parameter? Weight(Projection projection)
+    {
+        bool openElm = Wqkv is not null;
+        return projection switch
+        {
+            Projection.Q => Wq, Projection.K => Wk, Projection.V => Wv, Projection.O => openElm ? null : Wo,
+            Projection.Gate => Gate, Projection.Up => Up, Projection.Down => openElm ? null : Down,
+            Projection.Qkv => Wqkv, Projection.OutProj => openElm ? Wo : null, Projection.Proj1 => Proj1, Projection.Proj2 => openElm ? Down : null,
+            _ => throw new ArgumentOutOfRangeException(nameof(projection), projection, "Not a projection."),
+        };
+    }
 }

@@ -1,7 +1,6 @@
 using Jepa.Core;
 using Jepa.Kernels;
 using Jepa.Training.Autograd;
-using Jepa.Training.Lora;
 
 namespace Jepa.Training.Model;
 
@@ -21,7 +20,6 @@ namespace Jepa.Training.Model;
 public sealed class LlamaModel : IDisposable
 {
     private readonly List<Parameter> _parameters;
-    private List<Parameter>? _frozenByLora;
 
     private LlamaModel(ModelConfig config, KernelLibrary ops, Parameter embed, LlamaBlock[] blocks, Parameter finalNorm, Parameter? lmHead)
     {
@@ -66,112 +64,46 @@ public sealed class LlamaModel : IDisposable
     public IReadOnlyList<Parameter> Parameters => _parameters;
 
     /// <summary>The parameters an optimizer updates, in a fixed order: the base parameters that are not frozen, then the
-    /// LoRA adapters' A and B (with LoRA attached, only those).</summary>
-    public IReadOnlyList<Parameter> TrainableParameters => [.. _parameters.Where(p => p.RequiresGrad), .. Lora?.Parameters ?? []];
+    /// attached hook's (LoRA's A and B; with LoRA attached, only those, as it freezes the base).</summary>
+    public IReadOnlyList<Parameter> TrainableParameters => [.. _parameters.Where(p => p.RequiresGrad), .. Hook?.Parameters ?? []];
 
-    /// <summary>The projections LoRA can adapt in this model (<see cref="LoraOptions.AllTargets"/>: Llama's seven, or OpenELM's
-    /// four).</summary>
-    public IReadOnlyList<string> LoraTargets => LoraAdapters.TargetsOf(Blocks[0]);
+    /// <summary>The projections of this model's blocks, in <see cref="Projection"/> order: Llama's seven, or OpenELM's four.</summary>
+    public IReadOnlyList<Projection> ProjectionKinds => [.. Projections.All.Where(p => Blocks[0].Weight(p) is not null)];
 
-    /// <summary>The projections LoRA adapts when none are named: q_proj and v_proj (PEFT's default for Llama), or OpenELM's
-    /// fused qkv_proj.</summary>
-    public IReadOnlyList<string> DefaultLoraTargets => Config.OpenElm ? ["qkv_proj"] : ["q_proj", "v_proj"];
+    /// <summary>The attached projection hook (LoRA adapters), or null.</summary>
+    public IProjectionHook? Hook { get; private set; }
 
-    /// <summary>The attached LoRA adapters, or null.</summary>
-    public LoraAdapters? Lora { get; private set; }
-
-    /// <summary>
-    /// Attaches new LoRA adapters (<see cref="LoraAdapters"/>: A like PEFT's default init from Philox streams of
-    /// <paramref name="seed"/>, B zeros) and freezes every base parameter, so only A and B train. The model computes
-    /// exactly the base model until B moves.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">LoRA is already attached.</exception>
-    /// <exception cref="ArgumentException">The options are invalid; the message names the field.</exception>
-    public LoraAdapters AttachLora(LoraOptions options, ulong seed = 0) => Attach(LoraAdapters.Create(this, options, seed));
-
-    /// <summary>Attaches the PEFT LoRA adapter saved in <paramref name="directory"/> (<c>adapter_config.json</c> and
-    /// <c>adapter_model.safetensors</c>) and freezes the base, as <see cref="AttachLora"/>.</summary>
-    /// <exception cref="InvalidDataException">The folder is not a LoRA adapter of this model (missing file or tensor, wrong shape,
-    /// rank or targets, another peft_type); the message names it.</exception>
-    public LoraAdapters LoadLora(string directory)
+    /// <summary>Attaches <paramref name="hook"/>, which then computes every projection it answers for, and which the model
+    /// owns from now on (it trains its parameters and disposes it).</summary>
+    /// <exception cref="InvalidOperationException">A hook is already attached.</exception>
+    public void AttachHook(IProjectionHook hook)
     {
-        if (Lora is not null) throw new InvalidOperationException("LoRA adapters are already attached; detach or merge them first.");
-        var options = LoraAdapters.ReadOptions(directory);
-        var adapters = LoraAdapters.Create(this, options, 0, zeroA: true);
-        try
-        {
-            adapters.LoadWeights(directory);
-        }
-        catch
-        {
-            adapters.Dispose();
-            throw;
-        }
-        return Attach(adapters);
+        ArgumentNullException.ThrowIfNull(hook);
+        if (Hook is not null) throw new InvalidOperationException("LoRA adapters are already attached; detach or merge them first.");
+        Hook = hook;
     }
 
-    private LoraAdapters Attach(LoraAdapters adapters)
+    /// <summary>Removes the attached hook without disposing it and returns it (null when none is attached).</summary>
+    public IProjectionHook? DetachHook()
     {
-        if (Lora is not null)
-        {
-            adapters.Dispose();
-            throw new InvalidOperationException("LoRA adapters are already attached; detach or merge them first.");
-        }
-        _frozenByLora = [.. _parameters.Where(p => p.RequiresGrad)];
-        foreach (var p in _frozenByLora) p.Freeze();
-        Lora = adapters;
-        return adapters;
+        var hook = Hook;
+        Hook = null;
+        return hook;
     }
 
-    /// <summary>Removes and frees the LoRA adapters without touching the base weights; the parameters that
-    /// <see cref="AttachLora"/> froze become trainable again (with zero gradients).</summary>
-    public void DetachLora()
-    {
-        if (Lora is null) return;
-        Lora.Dispose();
-        Lora = null;
-        foreach (var p in _frozenByLora ?? []) p.Unfreeze();
-        _frozenByLora = null;
-    }
-
-    /// <summary>Folds the adapters into the base weights, W += (α/r)·B·A for every adapted projection, then detaches them:
-    /// the model computes what the adapted model did (up to rounding) with plain weights, ready to save in the Hugging Face layout.</summary>
-    /// <exception cref="InvalidOperationException">No LoRA is attached.</exception>
-    public void MergeLora()
-    {
-        var lora = Lora ?? throw new InvalidOperationException("No LoRA adapters are attached to merge.");
-        foreach (var a in lora.Adapters)
-        {
-            var w = LoraAdapters.Weight(Blocks[a.Layer], a.TargetIndex)!;
-            int outF = w.Shape[0], inF = w.Shape[1];
-            Ops.MatMul.Forward(MatMulForm.NN, a.B.Value.View, a.A.Value.View, w.Value.View, outF, inF, lora.Options.Rank, alpha: lora.Scale, beta: 1f);
-        }
-        DetachLora();
-    }
-
-    /// <summary>x·Wᵀ (+b) of <paramref name="layer"/>'s projection <paramref name="target"/> (index into
-    /// <see cref="LoraOptions.AllTargets"/>), plus (α/r)·(dropout(x)·Aᵀ)·Bᵀ when that projection has a LoRA adapter.
+    /// <summary>x·Wᵀ (+b) of <paramref name="layer"/>'s <paramref name="projection"/>, or what the attached hook makes of it.
     /// Every projection of <see cref="Forward"/> and <see cref="ForwardCached"/> goes through here.</summary>
-    private Variable Project(Tape tape, Variable x, int layer, int target, Parameter w, Parameter? bias = null)
-    {
-        if (Lora?.Get(layer, target) is not { } adapter) return tape.Linear(x, w, bias);
-        var xa = tape.DropoutLinear(x, adapter.A, Lora.Options.Dropout);
-        return tape.LoraLinear(x, w, bias, xa, adapter.B, Lora.Scale);
-    }
+    private Variable Project(Tape tape, Variable x, int layer, Projection projection, Parameter w, Parameter? bias = null) =>
+        Hook?.Project(tape, x, layer, projection, w, bias) ?? tape.Linear(x, w, bias);
 
     /// <summary>The parts of a fused projection (OpenELM's <c>qkv_proj</c> and <c>proj_1</c>): x·W[rows]ᵀ for consecutive row
-    /// blocks of <paramref name="w"/> of the sizes <paramref name="parts"/>, each with its rows of the LoRA update when the
-    /// projection has an adapter (the adapter's down-projection, and its dropout, computed once). The same values as slicing the
-    /// fused output's columns, without a copy.</summary>
-    private Variable[] ProjectParts(Tape tape, Variable x, int layer, int target, Parameter w, params int[] parts)
+    /// blocks of <paramref name="w"/> of the sizes <paramref name="parts"/> (or what the attached hook makes of them). The same
+    /// values as slicing the fused output's columns, without a copy.</summary>
+    private Variable[] ProjectParts(Tape tape, Variable x, int layer, Projection projection, Parameter w, params int[] parts)
     {
-        var adapter = Lora?.Get(layer, target);
-        var xa = adapter is null ? null : tape.DropoutLinear(x, adapter.A, Lora!.Options.Dropout);
+        if (Hook?.ProjectParts(tape, x, layer, projection, w, parts) is { } hooked) return hooked;
         var outputs = new Variable[parts.Length];
-        for (int i = 0, start = 0; i < parts.Length; start += parts[i++])
-            outputs[i] = adapter is null
-                ? tape.Linear(x, w.RowSlice(start, parts[i]))
-                : tape.LoraLinear(x, w.RowSlice(start, parts[i]), null, xa!, adapter.B.RowSlice(start, parts[i]), Lora!.Scale);
+        for (int i = 0, start = 0; i < parts.Length; start += parts[i++]) outputs[i] = tape.Linear(x, w.RowSlice(start, parts[i]));
         return outputs;
     }
 
@@ -367,33 +299,33 @@ public sealed class LlamaModel : IDisposable
         Variable q, k, v, gate, up;
         if (blk.Wqkv is { } qkv)
         {
-            var parts = ProjectParts(tape, h, layer, LoraAdapters.FusedQkv, qkv, heads * d, kvHeads * d, kvHeads * d);
+            var parts = ProjectParts(tape, h, layer, Projection.Qkv, qkv, heads * d, kvHeads * d, kvHeads * d);
             q = RopedHeads(tape, parts[0], blk.QNorm, B, T, heads, positions);
             k = RopedHeads(tape, parts[1], blk.KNorm, B, T, kvHeads, positions);
             v = parts[2];
         }
         else
         {
-            q = RopedHeads(tape, Project(tape, h, layer, 0, blk.Wq!, blk.Bq), blk.QNorm, B, T, heads, positions);
-            k = RopedHeads(tape, Project(tape, h, layer, 1, blk.Wk!, blk.Bk), blk.KNorm, B, T, kvHeads, positions);
-            v = Project(tape, h, layer, 2, blk.Wv!, blk.Bv);
+            q = RopedHeads(tape, Project(tape, h, layer, Projection.Q, blk.Wq!, blk.Bq), blk.QNorm, B, T, heads, positions);
+            k = RopedHeads(tape, Project(tape, h, layer, Projection.K, blk.Wk!, blk.Bk), blk.KNorm, B, T, kvHeads, positions);
+            v = Project(tape, h, layer, Projection.V, blk.Wv!, blk.Bv);
         }
-        var o = Project(tape, attend(q, k, v), layer, blk.Wqkv is null ? 3 : LoraAdapters.OutProj, blk.Wo, blk.Bo);
+        var o = Project(tape, attend(q, k, v), layer, blk.Wqkv is null ? Projection.O : Projection.OutProj, blk.Wo, blk.Bo);
         x = tape.Add(x, post ? Norm(tape, o, blk.AttnNorm) : gemma ? Norm(tape, o, blk.PostAttnNorm!) : o);
         var m = post ? x : Norm(tape, x, blk.MlpNorm);
         if (blk.Proj1 is { } proj1)
         {
             int f = Config.FfnOf(layer);
-            var parts = ProjectParts(tape, m, layer, LoraAdapters.FusedGateUp, proj1, f, f);
+            var parts = ProjectParts(tape, m, layer, Projection.Proj1, proj1, f, f);
             (gate, up) = (parts[0], parts[1]);
         }
         else
         {
-            gate = Project(tape, m, layer, 4, blk.Gate!);
-            up = Project(tape, m, layer, 5, blk.Up!);
+            gate = Project(tape, m, layer, Projection.Gate, blk.Gate!);
+            up = Project(tape, m, layer, Projection.Up, blk.Up!);
         }
         var act = gemma ? tape.Mul(tape.Gelu(gate, GeluApproximation.Tanh), up) : tape.SwiGlu(gate, up);
-        var down = Project(tape, act, layer, blk.Proj1 is null ? 6 : LoraAdapters.FfnOut, blk.Down);
+        var down = Project(tape, act, layer, blk.Proj1 is null ? Projection.Down : Projection.Proj2, blk.Down);
         return tape.Add(x, post ? Norm(tape, down, blk.MlpNorm) : gemma ? Norm(tape, down, blk.PostMlpNorm!) : down);
     }
 
@@ -468,17 +400,17 @@ public sealed class LlamaModel : IDisposable
         return Config.FinalSoftCap > 0 ? tape.SoftCap(logits, (float)Config.FinalSoftCap) : logits;
     }
 
-    /// <summary>Zeros every trainable parameter's gradient (LoRA adapters included).</summary>
+    /// <summary>Zeros every parameter's gradient (the attached hook's included).</summary>
     public void ZeroGrad()
     {
         foreach (var p in _parameters) p.ZeroGrad();
-        foreach (var p in Lora?.Parameters ?? []) p.ZeroGrad();
+        foreach (var p in Hook?.Parameters ?? []) p.ZeroGrad();
     }
 
-    /// <summary>Frees every parameter, the LoRA adapters and the RoPE table.</summary>
+    /// <summary>Frees every parameter, the attached hook and the RoPE table.</summary>
     public void Dispose()
     {
-        Lora?.Dispose();
+        Hook?.Dispose();
         foreach (var p in _parameters) p.Dispose();
         Rope.Dispose();
     }

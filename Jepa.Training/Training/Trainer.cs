@@ -4,6 +4,7 @@ using Jepa.Core;
 using Jepa.Core.Safetensors;
 using Jepa.Training.Autograd;
 using Jepa.Training.Data;
+using Jepa.Training.Lora;
 using Jepa.Training.Model;
 using Jepa.Training.Objective;
 using Jepa.Training.Optim;
@@ -344,8 +345,8 @@ public sealed class Trainer : IDisposable
         Directory.CreateDirectory(tmp);
         try
         {
-            if (_model.Lora is not null)
-                _model.Lora.Save(tmp); // LoRA: the adapters in PEFT's layout; the frozen base is not copied
+            if (_model.Lora is { } lora)
+                lora.Save(tmp); // LoRA: the adapters in PEFT's layout; the frozen base is not copied
             else
                 SafetensorsWriter.Write(Path.Combine(tmp, "model.safetensors"), _model.Parameters.ToDictionary(p => p.Name, p => p.Value),
                     new Dictionary<string, string> { ["format"] = "pt" });
@@ -456,8 +457,8 @@ public sealed class Trainer : IDisposable
             throw new InvalidDataException(loraCheckpoint
                 ? $"{checkpoint}: it holds LoRA adapters but the model has none attached; attach LoRA with the same options to the same base model first."
                 : $"{checkpoint}: it holds full weights but the model has LoRA adapters attached.");
-        if (_model.Lora is not null)
-            _model.Lora.LoadWeights(checkpoint);
+        if (_model.Lora is { } lora)
+            lora.LoadWeights(checkpoint);
         else
             using (var weights = SafetensorsReader.Open(Path.Combine(checkpoint, "model.safetensors")))
                 foreach (var p in _model.Parameters) weights.ReadInto(p.Name, p.Value);
