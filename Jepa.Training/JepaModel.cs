@@ -19,7 +19,7 @@ namespace Jepa.Training;
 /// Create or load one, <see cref="Train"/> it with LLM-JEPA, <see cref="Embed(string, JepaOptions?)"/> text into the JEPA
 /// embedding space, <see cref="Generate"/> answers, and <see cref="Save"/> it (Hugging Face layout).
 /// </summary>
-public sealed class JepaModel : IDisposable
+public sealed class JepaModel : IChatModel, IDisposable
 {
     /// <summary>The file holding the byte tokenizer's description in a saved model folder (see <see cref="TokenizerFiles"/>).</summary>
     public const string TokenizerFile = TokenizerFiles.ByteFile;

@@ -13,18 +13,18 @@ public static class Evaluator
     /// Evaluates <paramref name="model"/> on <paramref name="examples"/>: for each, generates from the example's
     /// system prompt and Text view with <paramref name="options"/> (default: greedy) and scores the answer with
     /// <paramref name="metric"/>. Up to <paramref name="batchSize"/> answers are decoded together
-    /// (<see cref="Generator.GenerateBatch"/>); the answers are the same as <see cref="JepaModel.Generate"/>'s one at
+    /// (<see cref="Generator.GenerateBatch"/>); the answers are the same as generating them one at
     /// a time, for any batch size. An example whose prompt does not fit the model's maximum length counts as wrong
     /// and carries the reason in <see cref="EvalRecord.Error"/>. <paramref name="progress"/> sees each record in
     /// example order, as soon as it and every record before it are scored.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
-    public static EvalResult Evaluate(JepaModel model, IReadOnlyList<PairExample> examples, AnswerMetric metric,
+    public static EvalResult Evaluate(IChatModel model, IReadOnlyList<PairExample> examples, AnswerMetric metric,
         GenerateOptions? options = null, IProgress<EvalRecord>? progress = null, CancellationToken cancellation = default,
         int batchSize = Generator.DefaultBatchSize) =>
         Evaluate(model, examples, new AnswerScorer(metric), options, progress, cancellation, batchSize);
 
-    /// <summary>As <see cref="Evaluate(JepaModel, IReadOnlyList{PairExample}, AnswerMetric, GenerateOptions?, IProgress{EvalRecord}?, CancellationToken, int)"/>,
+    /// <summary>As <see cref="Evaluate(IChatModel, IReadOnlyList{PairExample}, AnswerMetric, GenerateOptions?, IProgress{EvalRecord}?, CancellationToken, int)"/>,
     /// scoring with <paramref name="scorer"/> (which the Spider metrics need: it holds the databases). With
     /// <see cref="AnswerMetric.Hellaswag"/> nothing is generated: the prediction is the likeliest of
     /// <see cref="AnswerMetrics.Choices"/> as the prompt's next token (<see cref="NextTokenChoice"/>, up to
@@ -32,7 +32,7 @@ public static class Evaluator
     /// long as the model's maximum length still fits.</summary>
     /// <exception cref="ArgumentException">With <see cref="AnswerMetric.Hellaswag"/>, a choice that is not one token for the model's tokenizer.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
-    public static EvalResult Evaluate(JepaModel model, IReadOnlyList<PairExample> examples, AnswerScorer scorer,
+    public static EvalResult Evaluate(IChatModel model, IReadOnlyList<PairExample> examples, AnswerScorer scorer,
         GenerateOptions? options = null, IProgress<EvalRecord>? progress = null, CancellationToken cancellation = default,
         int batchSize = Generator.DefaultBatchSize)
     {

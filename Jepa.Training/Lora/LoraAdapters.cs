@@ -2,7 +2,6 @@ using Jepa.Core;
 using Jepa.Core.Safetensors;
 using Jepa.Training.Autograd;
 using Jepa.Training.Model;
-using Jepa.Training.Training;
 
 namespace Jepa.Training.Lora;
 
