@@ -99,9 +99,6 @@ public sealed class CharSet : IEquatable<CharSet>
         return new CharSet([.. result]);
     }
 
-    /// <summary>Every character in both sets.</summary>
-    public CharSet Intersect(CharSet other) => Complement().Union(other.Complement()).Complement();
-
     /// <inheritdoc/>
     public bool Equals(CharSet? other) => other is not null && ranges.AsSpan().SequenceEqual(other.ranges);
 
