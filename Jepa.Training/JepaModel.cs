@@ -70,7 +70,7 @@ public sealed class JepaModel : IChatModel, IDisposable
     /// <paramref name="format"/>, else <see cref="ChatFormat.Jepa"/>.
     /// </summary>
     /// <exception cref="InvalidDataException">The format needs a special token the tokenizer lacks.</exception>
-    public static JepaModel Create(ModelConfig config, ulong seed = 42, DeviceOptions? device = null, int predictorTokens = 8,
+    public static JepaModel Create(ModelConfig config, ulong seed = 42, DeviceOptions? device = null, int predictorTokens = SpecialTokens.DefaultPredictorCount,
         ITokenizer? tokenizer = null, ChatFormat? format = null)
     {
         tokenizer ??= new ByteTokenizer(predictorTokens);
@@ -100,21 +100,19 @@ public sealed class JepaModel : IChatModel, IDisposable
         if (File.Exists(Path.Combine(directory, PeftConfig.FileName)) && !File.Exists(Path.Combine(directory, SafetensorsReader.SingleFileName)))
             throw new InvalidDataException($"'{directory}' holds LoRA adapters only: open their base model and load them onto it (LoadLora; on the command line --model BASE --adapter {directory}).");
         ModelConfig config;
-        int predictors = 8;
+        int predictors = SpecialTokens.DefaultPredictorCount;
         string? recorded = null;
-        string stateFile = Path.Combine(directory, "state.json");
-        if (File.Exists(stateFile))
+        if (RunDirectory.IsCheckpoint(directory))
         {
-            var state = Trainer.ReadState(directory);
+            var state = RunDirectory.ReadState(directory);
             config = state.Model;
             recorded = state.Tokenizer;
-            if (state.Tokenizer.StartsWith(nameof(ByteTokenizer) + ":", StringComparison.Ordinal))
-                predictors = int.Parse(state.Tokenizer[(nameof(ByteTokenizer).Length + 1)..], System.Globalization.CultureInfo.InvariantCulture) - 256 - ByteTokenizer.SpecialNames.Count;
+            predictors = state.RecordedPredictorTokens ?? predictors;
         }
         else
         {
-            string cfg = Path.Combine(directory, "config.json");
-            if (!File.Exists(cfg)) throw new InvalidDataException($"'{directory}' holds neither config.json nor a checkpoint's state.json.");
+            string cfg = Path.Combine(directory, HfCheckpoint.ConfigFile);
+            if (!File.Exists(cfg)) throw new InvalidDataException($"'{directory}' holds neither {HfCheckpoint.ConfigFile} nor a checkpoint's {RunDirectory.StateFile}.");
             config = HfConfig.FromJson(File.ReadAllText(cfg), cfg);
         }
         var (tokenizer, format) = TokenizerFiles.Read(directory, predictors, recorded);
@@ -139,8 +137,8 @@ public sealed class JepaModel : IChatModel, IDisposable
     /// <summary>True when <paramref name="directory"/> is a Hugging Face model folder as published (config.json and
     /// tokenizer.json, neither saved by Jepa nor a checkpoint), which <see cref="LoadPretrained"/> opens.</summary>
     public static bool IsPretrainedFolder(string directory) =>
-        File.Exists(Path.Combine(directory, "config.json")) && File.Exists(Path.Combine(directory, TokenizerFiles.BpeFile))
-        && !File.Exists(Path.Combine(directory, "state.json")) && !File.Exists(Path.Combine(directory, TokenizerFiles.FormatFile));
+        File.Exists(Path.Combine(directory, HfCheckpoint.ConfigFile)) && File.Exists(Path.Combine(directory, TokenizerFiles.BpeFile))
+        && !RunDirectory.IsCheckpoint(directory) && !File.Exists(Path.Combine(directory, TokenizerFiles.FormatFile));
 
     /// <summary>
     /// Opens a pretrained Hugging Face Llama-family folder (see <see cref="HfCheckpoint"/> and <see cref="HfTokenizer"/>) for
@@ -149,7 +147,7 @@ public sealed class JepaModel : IChatModel, IDisposable
     /// the one its tokenizer_config.json's chat template names.
     /// </summary>
     /// <exception cref="InvalidDataException">A file is missing or the model is not supported; the message names it.</exception>
-    public static JepaModel LoadPretrained(string directory, DeviceOptions? device = null, int predictorTokens = 8, ChatFormat? format = null, ulong seed = 0)
+    public static JepaModel LoadPretrained(string directory, DeviceOptions? device = null, int predictorTokens = SpecialTokens.DefaultPredictorCount, ChatFormat? format = null, ulong seed = 0)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Model folder '{directory}' does not exist.");
         var config = HfCheckpoint.ReadConfig(directory);
@@ -247,9 +245,9 @@ public sealed class JepaModel : IChatModel, IDisposable
         if (Model.Lora is not null)
             throw new InvalidOperationException("LoRA adapters are attached: save them with SaveLora, or MergeLora first to save a plain model.");
         Directory.CreateDirectory(directory);
-        SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), Model.Parameters.ToDictionary(p => p.Name, p => p.Value),
+        SafetensorsWriter.Write(Path.Combine(directory, SafetensorsReader.SingleFileName), Model.Parameters.ToDictionary(p => p.Name, p => p.Value),
             new Dictionary<string, string> { ["format"] = "pt" });
-        AtomicFile.WriteAllText(Path.Combine(directory, "config.json"), HfConfig.ToJson(Model.Config));
+        AtomicFile.WriteAllText(Path.Combine(directory, HfCheckpoint.ConfigFile), HfConfig.ToJson(Model.Config));
         TokenizerFiles.Write(directory, Tokenizer, Format);
     }
 

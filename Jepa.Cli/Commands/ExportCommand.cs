@@ -1,5 +1,7 @@
 using Jepa.Cli.Options;
 using Jepa.Cli.Support;
+using Jepa.Core.Safetensors;
+using Jepa.Training.Model;
 
 namespace Jepa.Cli.Commands;
 
@@ -28,7 +30,7 @@ public sealed class ExportCommand : ICommand
     {
         string modelDir = args.Required("model"), outDir = args.Required("out");
         args.Required("adapter");
-        if (File.Exists(Path.Combine(outDir, "model.safetensors")) || File.Exists(Path.Combine(outDir, "config.json")))
+        if (File.Exists(Path.Combine(outDir, SafetensorsReader.SingleFileName)) || File.Exists(Path.Combine(outDir, HfCheckpoint.ConfigFile)))
             throw new IOException($"'{outDir}' already holds a model; choose another --out.");
         using var model = CommonOptions.OpenModel(args, modelDir);
         model.MergeLora();

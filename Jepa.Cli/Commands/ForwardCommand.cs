@@ -44,8 +44,8 @@ public sealed class ForwardCommand : ICommand
         int[] ids = args.String("ids") is { } list ? ParseIds(list, "--ids")
             : ParseIds(File.ReadAllText(args.Required("ids-file")), args.Required("ids-file"));
         if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"Model folder '{modelDir}' does not exist.");
-        bool checkpoint = File.Exists(Path.Combine(modelDir, "state.json"));
-        var config = checkpoint ? Trainer.ReadState(modelDir).Model : HfCheckpoint.ReadConfig(modelDir);
+        bool checkpoint = RunDirectory.IsCheckpoint(modelDir);
+        var config = checkpoint ? RunDirectory.ReadState(modelDir).Model : HfCheckpoint.ReadConfig(modelDir);
         if (ids.Length > config.MaxLength)
             throw new ArgumentException($"{ids.Length} token ids are more than the model's maximum length {config.MaxLength}.");
         int bad = Array.FindIndex(ids, id => id >= config.VocabSize);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Jepa.Cli.Options;
 using Jepa.Cli.Support;
+using Jepa.Training.Training;
 
 namespace Jepa.Cli.Commands;
 
@@ -39,9 +40,9 @@ public sealed class PlotCommand : ICommand
         }
         if (args.Positionals.Count == 0) throw new UsageException("'jepa plot' needs RUN_DIR or --embeddings FILE. Run 'jepa plot --help'.");
         string run = args.Positionals[0];
-        string metrics = File.Exists(run) ? run : Path.Combine(run, "metrics.jsonl");
+        string metrics = File.Exists(run) ? run : new RunDirectory(run).MetricsPath;
         if (!File.Exists(metrics))
-            throw new FileNotFoundException(Directory.Exists(run) ? $"'{run}' has no metrics.jsonl." : $"Run folder '{run}' does not exist.", metrics);
+            throw new FileNotFoundException(Directory.Exists(run) ? $"'{run}' has no {RunDirectory.MetricsFile}." : $"Run folder '{run}' does not exist.", metrics);
         string outPath = args.String("out") ?? Path.Combine(File.Exists(run) ? Path.GetDirectoryName(Path.GetFullPath(run))! : run, "metrics.svg");
 
         var lm = new List<(double, double)>();

@@ -34,7 +34,7 @@ public sealed class TokenizerTrainCommand : ICommand
         string data = args.Required("data");
         string outPath = args.Required("out");
         int vocab = args.PositiveInt("vocab") ?? 1024;
-        int predictors = args.Int("predictors") ?? 8;
+        int predictors = args.Int("predictors") ?? SpecialTokens.DefaultPredictorCount;
         int minFrequency = args.PositiveInt("min-frequency") ?? 2;
         var read = JsonlPairReader.Read(data, args.Flag("skip-bad"));
         foreach (var problem in read.Problems) context.Error.WriteLine($"skipped {problem}");

@@ -26,7 +26,7 @@ namespace Jepa.Cli.Commands;
 public sealed class TrainCommand : ICommand
 {
     /// <summary>Predictor tokens of a new model's tokenizer.</summary>
-    public const int PredictorTokens = 8;
+    public const int PredictorTokens = SpecialTokens.DefaultPredictorCount;
 
     /// <summary>Built-in training pairs by default.</summary>
     public const int DefaultTrainCount = 2000;
@@ -113,7 +113,7 @@ public sealed class TrainCommand : ICommand
             new("resume", "DIR", "continue the run in DIR from its latest checkpoint with its saved options"),
             new("eval-data", "FILE", "evaluation pairs (JSONL) scored after training", "held-out pairs for built-in data"),
             new("eval-count", "N", "examples to evaluate (0: skip evaluation)", $"{DefaultEvalCount} for built-in data, else all"),
-            new("eval-every", "N", $"also evaluate every N epochs while training, into RUN/{RunSettings.CurveFile} (accuracy against epochs)", "0 (only at the end)"),
+            new("eval-every", "N", $"also evaluate every N epochs while training, into RUN/{RunDirectory.CurveFile} (accuracy against epochs)", "0 (only at the end)"),
             OptionSpec.Choice("metric", "how answers are scored (jepa eval and jepa score describe each; the Spider ones need jepa eval's --spider-db)", "regex for built-in data, else exact", AnswerMetrics.TextNames.ToArray()),
             new("max-new-tokens", "N", "token limit of generated answers (the paper's 128)", "128"),
             new("train-count", "N", "built-in training pairs (without --data)", DefaultTrainCount.ToString(CultureInfo.InvariantCulture)),
@@ -199,7 +199,7 @@ public sealed class TrainCommand : ICommand
         if (code != ExitCodes.Ok || !baseline) return code;
 
         // The same model, seed, data order, schedule and LM labels, without the JEPA term and its regularisers.
-        string baseDir = Path.Combine(outDir, "baseline");
+        string baseDir = new RunDirectory(outDir).Baseline.Root;
         CheckOutDirectory(baseDir);
         if (!args.Flag("json")) context.Error.WriteLine($"\nthe next-token baseline (λ = 0, same seed and schedule) in {baseDir}");
         using (var model = Open())
@@ -218,7 +218,7 @@ public sealed class TrainCommand : ICommand
     {
         static (string? Name, double? Eval, double? Exact) Read(string dir)
         {
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")));
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(new RunDirectory(dir).SummaryPath));
             var r = doc.RootElement;
             double? Acc(string key) => r.TryGetProperty(key, out var e) && e.ValueKind == System.Text.Json.JsonValueKind.Object ? e.GetProperty("accuracy").GetDouble() : null;
             string? metric = r.TryGetProperty("eval", out var ev) && ev.ValueKind == System.Text.Json.JsonValueKind.Object ? ev.GetProperty("metric").GetString() : null;
@@ -293,24 +293,17 @@ public sealed class TrainCommand : ICommand
     private static void CheckOutDirectory(string outDir)
     {
         if (File.Exists(outDir)) throw new IOException($"--out '{outDir}' is a file, not a folder.");
-        string checkpoints = Path.Combine(outDir, "checkpoints");
+        var run = new RunDirectory(outDir);
+        string checkpoints = run.CheckpointsPath;
         if (File.Exists(checkpoints)) throw new IOException($"'{checkpoints}' is a file; checkpoints need that name for a folder.");
-        if (Trainer.ListCheckpoints(outDir).Count > 0)
+        if (run.HasCheckpoints)
             throw new IOException($"'{outDir}' already holds a training run. Continue it with 'jepa train --resume {outDir}', start it again with --force, or choose another --out.");
-        if (File.Exists(Path.Combine(outDir, "metrics.jsonl")))
+        if (run.HasMetrics)
             throw new IOException($"'{outDir}' holds a run stopped before its first checkpoint, which cannot be resumed: start it again with --force, or choose another --out.");
     }
 
     /// <summary>--force: removes a previous run's files from <paramref name="outDir"/> (nothing else in the folder).</summary>
-    private static void DiscardRun(string outDir)
-    {
-        if (!Directory.Exists(outDir)) return;
-        foreach (var f in new[] { "metrics.jsonl", "config.json", RunSettings.FileName, RunSettings.CurveFile, "summary.json", "eval.jsonl" })
-            if (File.Exists(Path.Combine(outDir, f))) File.Delete(Path.Combine(outDir, f));
-        foreach (var d in new[] { "checkpoints", "model", "adapter", "baseline" })
-            if (Directory.Exists(Path.Combine(outDir, d))) Directory.Delete(Path.Combine(outDir, d), recursive: true);
-        Trainer.RemoveStaleFiles(outDir);
-    }
+    private static void DiscardRun(string outDir) => new RunDirectory(outDir).Discard();
 
     /// <summary>The LoRA options of --lora-*, or null for full fine-tuning (--lora-rank 0 or absent).</summary>
     private static LoraOptions? LoraFrom(ParsedArgs a)
@@ -432,19 +425,13 @@ public sealed class TrainCommand : ICommand
         if (args.GivenOnCommandLine("steps") && args.GivenOnCommandLine("epochs"))
             throw new UsageException("give either --steps or --epochs, not both.");
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Run folder '{dir}' does not exist.");
-        Trainer.RemoveStaleFiles(dir);
-        var checkpoints = Trainer.ListCheckpoints(dir);
-        if (checkpoints.Count == 0)
-            throw new InvalidDataException($"'{dir}' has no complete checkpoint to resume from (checkpoints/ckpt-*); start the run again with 'jepa train --force --out {dir} …'.");
-        string? checkpoint = null;
-        foreach (var candidate in checkpoints.Reverse())
-        {
-            if (Trainer.Damage(candidate) is not { } why) { checkpoint = candidate; break; }
-            context.Error.WriteLine($"checkpoint {candidate} is damaged ({why}); trying the one before it.");
-        }
-        if (checkpoint is null)
-            throw new InvalidDataException($"every checkpoint of '{dir}' is damaged; start the run again with 'jepa train --force --out {dir} …'.");
-        var state = Trainer.ReadState(checkpoint);
+        var run = new RunDirectory(dir);
+        run.RemoveStaleFiles();
+        if (!run.HasCheckpoints)
+            throw new InvalidDataException($"'{dir}' has no complete checkpoint to resume from ({RunDirectory.CheckpointsFolder}/ckpt-*); start the run again with 'jepa train --force --out {dir} …'.");
+        string checkpoint = run.LatestIntactCheckpoint((candidate, why) => context.Error.WriteLine($"checkpoint {candidate} is damaged ({why}); trying the one before it."))
+            ?? throw new InvalidDataException($"every checkpoint of '{dir}' is damaged; start the run again with 'jepa train --force --out {dir} …'.");
+        var state = RunDirectory.ReadState(checkpoint);
         var saved = RunSettings.Read(dir);
         var settings = saved with
         {
@@ -463,8 +450,7 @@ public sealed class TrainCommand : ICommand
         var (train, evalSet) = LoadData(settings, context);
         using var model = OpenForResume(checkpoint, settings, options.Seed, CommonOptions.DeviceFrom(args));
         settings.Write(dir);
-        StepLog.Trim(Path.Combine(dir, "metrics.jsonl"), state.Step);
-        StepLog.Trim(Path.Combine(dir, RunSettings.CurveFile), state.Step);
+        run.TrimLogs(state.Step);
         return TrainAndEvaluate(model, train, evalSet, state.Jepa, options, settings, dir, checkpoint, args.Flag("json"), context);
     }
 
@@ -508,7 +494,7 @@ public sealed class TrainCommand : ICommand
         {
             ["epoch"] = epoch, ["step"] = step, ["eval"] = EvalRunner.Summary(eval), ["exact"] = exact is null ? null : EvalRunner.Summary(exact),
         });
-        File.AppendAllText(Path.Combine(outDir, RunSettings.CurveFile), line + "\n");
+        new RunDirectory(outDir).AppendLine(RunDirectory.CurveFile, line);
     }
 
     private static int TrainAndEvaluate(JepaModel model, IReadOnlyList<PairExample> train, IReadOnlyList<PairExample> evalSet,
@@ -567,8 +553,7 @@ public sealed class TrainCommand : ICommand
                     progress.Message($"epoch {epoch}: {e}" + (x is null ? "" : $"; {x}"));
                 }
                 : null;
-            result = model.Train(train, jepa, options, outDir, progress, context.Cancellation, resumeFrom, progress.Message, onEpoch,
-                reloaded: step => StepLog.Trim(Path.Combine(outDir, RunSettings.CurveFile), step));
+            result = model.Train(train, jepa, options, outDir, progress, context.Cancellation, resumeFrom, progress.Message, onEpoch);
         }
         finally
         {
@@ -587,10 +572,11 @@ public sealed class TrainCommand : ICommand
             return ExitCodes.Interrupted;
         }
 
-        string? modelDir = Path.Combine(outDir, "model"), adapterDir = null;
+        var run = new RunDirectory(outDir);
+        string? modelDir = run.ModelPath, adapterDir = null;
         if (model.Lora is not null)
         {
-            adapterDir = Path.Combine(outDir, "adapter");
+            adapterDir = run.AdapterPath;
             model.SaveLora(adapterDir, settings.BaseModel);
             if (settings.Merge)
             {
@@ -611,7 +597,7 @@ public sealed class TrainCommand : ICommand
         string? predictions = null;
         if (evalSet.Count > 0)
         {
-            predictions = Path.Combine(outDir, "eval.jsonl");
+            predictions = run.EvalPath;
             (eval, exact) = Score(model, evalSet, metric, settings, predictions, context);
             if (settings.EvalEvery > 0)
             {
@@ -637,7 +623,7 @@ public sealed class TrainCommand : ICommand
             ["checkpoint"] = result.Checkpoint, ["model"] = modelDir, ["adapter"] = adapterDir, ["predictions"] = predictions,
             ["eval"] = eval is null ? null : EvalRunner.Summary(eval), ["exact"] = exact is null ? null : EvalRunner.Summary(exact),
         };
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonLine.Indented(summary) + "\n");
+        run.WriteAllText(RunDirectory.SummaryFile, JsonLine.Indented(summary) + "\n");
         if (json) context.Out.WriteLine(JsonLine.Of(summary));
         return ExitCodes.Ok;
     }

@@ -11,7 +11,7 @@ public enum RunState
     /// <summary>Checkpoints but no summary: continued with <c>jepa train --resume</c>.</summary>
     Resume,
 
-    /// <summary><c>summary.json</c> is there: finished, skipped.</summary>
+    /// <summary><see cref="RunDirectory.SummaryFile"/> is there: finished, skipped.</summary>
     Finished,
 }
 
@@ -22,17 +22,11 @@ public enum RunState
 /// <param name="Arguments">The <c>jepa train</c> options of the run, <c>--seed</c> included, <c>--out</c> left out.</param>
 public sealed record ExperimentRun(string Config, ulong Seed, string Directory, IReadOnlyList<string> Arguments)
 {
-    /// <summary>The summary <c>jepa train</c> writes when a run is done.</summary>
-    public const string SummaryFile = "summary.json";
-
     /// <summary>The run's output (standard output and error of <c>jepa train</c>).</summary>
     public const string LogFile = "train.log";
 
     /// <summary>The run's options as started, to notice a spec that changed under a finished or half-done run.</summary>
     public const string ArgumentsFile = "args.json";
-
-    /// <summary>The evaluation curve (one JSON line per evaluation during training), when the run wrote one.</summary>
-    public const string CurveFile = "curve.jsonl";
 
     /// <summary>The run's name, <c>&lt;config&gt;-s&lt;seed&gt;</c>.</summary>
     public string Name => $"{Config}-s{Seed}";
@@ -42,9 +36,12 @@ public sealed record ExperimentRun(string Config, ulong Seed, string Directory, 
 
     /// <summary>Where the run stands now.</summary>
     public RunState State =>
-        File.Exists(Path.Combine(Directory, SummaryFile)) ? RunState.Finished
-        : Trainer.ListCheckpoints(Directory).Count > 0 ? RunState.Resume
+        Run.IsFinished ? RunState.Finished
+        : Run.HasCheckpoints ? RunState.Resume
         : RunState.New;
+
+    /// <summary>The run folder <c>jepa train</c> writes (see <see cref="RunDirectory"/> for its files).</summary>
+    public RunDirectory Run => new(Directory);
 
     /// <summary>Path of a file in the run folder.</summary>
     public string PathOf(string file) => Path.Combine(Directory, file);

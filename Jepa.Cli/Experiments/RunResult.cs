@@ -26,7 +26,7 @@ public sealed record RunResult(ExperimentRun Run, IReadOnlyList<KeyValuePair<str
     /// <exception cref="InvalidDataException">The summary or curve is malformed; the message names the file (and line).</exception>
     public static RunResult? Read(ExperimentRun run)
     {
-        string path = run.PathOf(ExperimentRun.SummaryFile);
+        string path = run.Run.SummaryPath;
         if (!File.Exists(path)) return null;
         try
         {
@@ -35,7 +35,7 @@ public sealed record RunResult(ExperimentRun Run, IReadOnlyList<KeyValuePair<str
             if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: expected a JSON object.");
             int? steps = root.TryGetProperty("steps", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt32() : null;
             double? seconds = root.TryGetProperty("train_seconds", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetDouble() : null;
-            return new RunResult(run, MetricsOf(root), steps, seconds, ReadCurve(run.PathOf(ExperimentRun.CurveFile)));
+            return new RunResult(run, MetricsOf(root), steps, seconds, ReadCurve(run.Run.CurvePath));
         }
         catch (JsonException e)
         {

@@ -32,7 +32,7 @@ public sealed class KillResumeTests : IDisposable
             // A fresh start, or a resume once a checkpoint exists (a kill before the first one needs --force).
             bool started = File.Exists(Path.Combine(run, "run.json"));
             string[] args = !started ? Train(run)
-                : Jepa.Training.Training.Trainer.ListCheckpoints(run).Count > 0 ? ["train", "--resume", run, "--device", "cpu"]
+                : new Jepa.Training.Training.RunDirectory(run).Checkpoints().Count > 0 ? ["train", "--resume", run, "--device", "cpu"]
                 : [.. Train(run), "--force"];
             using var child = Start(args);
             bool exited = child.WaitForExit(random.Next(300, 1500));
@@ -49,7 +49,7 @@ public sealed class KillResumeTests : IDisposable
         Assert.Equal(5, kills);
         for (int attempt = 0; attempt < 3 && !File.Exists(Path.Combine(run, "model", "model.safetensors")); attempt++)
         {
-            var finish = Jepa.Training.Training.Trainer.ListCheckpoints(run).Count > 0
+            var finish = new Jepa.Training.Training.RunDirectory(run).Checkpoints().Count > 0
                 ? CliRunner.Run("train", "--resume", run, "--device", "cpu")
                 : CliRunner.Run([.. Train(run), "--force"]);
             Assert.True(finish.Code == 0, finish.ToString());

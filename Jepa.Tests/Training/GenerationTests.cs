@@ -243,7 +243,7 @@ public sealed class GenerationTests(CpuFixture f) : IClassFixture<CpuFixture>, I
         var r = model.Train(TinySetup.Pairs(8, 1), new JepaOptions(), new TrainOptions { Steps = 50, BatchSize = 4, MaxLength = 64 }, run, cancellation: cts.Token);
         Assert.True(r.Cancelled);
         Assert.Equal(0, r.Steps);
-        Assert.Single(Trainer.ListCheckpoints(run));
+        Assert.Single(new RunDirectory(run).Checkpoints());
     }
     [Fact]
     public void NonFiniteLogitsAreAnErrorNotAToken()

@@ -277,7 +277,7 @@ public sealed class LoraTests(CpuFixture f) : IClassFixture<CpuFixture>, IDispos
             var r = t.Train(data, new SyncProgress(m => { if (m.Step == 2) cts.Cancel(); }), cts.Token);
             Assert.True(r.Cancelled);
         }
-        string ckpt = Trainer.ListCheckpoints(run)[^1];
+        string ckpt = new RunDirectory(run).Checkpoints()[^1];
         Assert.True(File.Exists(Path.Combine(ckpt, PeftConfig.WeightsFileName)));
         Assert.True(File.Exists(Path.Combine(ckpt, PeftConfig.FileName)));
         Assert.False(File.Exists(Path.Combine(ckpt, "model.safetensors"))); // the frozen base is not copied

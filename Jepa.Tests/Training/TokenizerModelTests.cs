@@ -47,7 +47,7 @@ public sealed class TokenizerModelTests : IDisposable
         Assert.Equal([261, 258], model.Template.StopIds);
         var r = model.Train(TinySetup.Pairs(8, 5), new JepaOptions { Predictors = 2 }, new TrainOptions { Steps = 2, BatchSize = 4, MaxLength = 64 }, Path.Combine(_dir, "run"));
         Assert.True(double.IsFinite(r.Last!.LmLoss));
-        Assert.Equal("BpeTokenizer:272", Trainer.ReadState(r.Checkpoint!).Tokenizer);
+        Assert.Equal("BpeTokenizer:272", RunDirectory.ReadState(r.Checkpoint!).Tokenizer);
         var e = model.Embed("abc", predictors: 2);
         string answer = model.Generate("abc", new GenerateOptions(MaxNewTokens: 4));
 

@@ -90,7 +90,7 @@ public sealed class TrainerTests(CpuFixture f) : IClassFixture<CpuFixture>, IDis
             Assert.InRange(r.GetProperty("lr").GetDouble(), 1e-5, 1.01e-3);
         }
         foreach (var p in model.Parameters) Assert.Equal(-1, Jepa.Core.NonFinite.IndexIn(p.Value.ToArray()));
-        var state = Trainer.ReadState(result.Checkpoint!);
+        var state = RunDirectory.ReadState(result.Checkpoint!);
         Assert.Equal((1e-33, 1), (state.LearningRateScale, state.Reloads));
     }
 
@@ -133,7 +133,7 @@ public sealed class TrainerTests(CpuFixture f) : IClassFixture<CpuFixture>, IDis
         Assert.True(node.Remove("LearningRateScale") | node.Remove("learningRateScale") | node.Remove("learning_rate_scale"));
         Assert.True(node.Remove("Reloads") | node.Remove("reloads"));
         File.WriteAllText(Path.Combine(dir, "state.json"), node.ToJsonString());
-        var back = Trainer.ReadState(dir);
+        var back = RunDirectory.ReadState(dir);
         Assert.Equal((3, 12, 1.0, 0), (back.Step, back.Position, back.LearningRateScale, back.Reloads));
     }
 
@@ -223,12 +223,12 @@ public sealed class TrainerTests(CpuFixture f) : IClassFixture<CpuFixture>, IDis
             var r = t.Train(data, progress, cts.Token);
             Assert.True(r.Cancelled);
             Assert.Equal(2, r.Steps);
-            Assert.EndsWith(Trainer.CheckpointName(2), r.Checkpoint);
+            Assert.EndsWith(RunDirectory.CheckpointName(2), r.Checkpoint);
         }
         using (var model = TinySetup.Model(f.Ops, 99)) // different init: everything must come from the checkpoint
         using (var t = new Trainer(model, TinySetup.Tokenizer, o, opts, run))
         {
-            t.LoadCheckpoint(Trainer.ListCheckpoints(run)[^1]);
+            t.LoadCheckpoint(new RunDirectory(run).Checkpoints()[^1]);
             var r = t.Train(data);
             Assert.False(r.Cancelled);
             Assert.Equal(5, r.Steps);
@@ -250,14 +250,14 @@ public sealed class TrainerTests(CpuFixture f) : IClassFixture<CpuFixture>, IDis
         using var model = TinySetup.Model(f.Ops, 2);
         using var t = new Trainer(model, TinySetup.Tokenizer, new JepaOptions(), Small(4) with { CheckpointEvery = 1, KeepCheckpoints = 2 }, run);
         t.Train(data);
-        var kept = Trainer.ListCheckpoints(run).Select(Path.GetFileName).ToArray();
-        Assert.Equal(new[] { Trainer.CheckpointName(3), Trainer.CheckpointName(4) }, kept);
+        var kept = new RunDirectory(run).Checkpoints().Select(Path.GetFileName).ToArray();
+        Assert.Equal(new[] { RunDirectory.CheckpointName(3), RunDirectory.CheckpointName(4) }, kept);
         Assert.Empty(Directory.GetDirectories(Path.Combine(run, "checkpoints"), ".*"));
-        var state = Trainer.ReadState(Trainer.ListCheckpoints(run)[^1]);
+        var state = RunDirectory.ReadState(new RunDirectory(run).Checkpoints()[^1]);
         Assert.Equal(4, state.Step);
         Assert.Equal(model.Config, state.Model);
         // a damaged checkpoint is a clear error naming the file, and the model is not half-loaded silently
-        string ckpt = Trainer.ListCheckpoints(run)[^1];
+        string ckpt = new RunDirectory(run).Checkpoints()[^1];
         var bytes = File.ReadAllBytes(Path.Combine(ckpt, "model.safetensors"));
         File.WriteAllBytes(Path.Combine(ckpt, "model.safetensors"), bytes[..(bytes.Length / 2)]);
         var e = Assert.ThrowsAny<Exception>(() => t.LoadCheckpoint(ckpt));

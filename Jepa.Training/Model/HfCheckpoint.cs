@@ -11,6 +11,9 @@ namespace Jepa.Training.Model;
 /// </summary>
 public static class HfCheckpoint
 {
+    /// <summary>The model's configuration in a Hugging Face model folder.</summary>
+    public const string ConfigFile = "config.json";
+
     /// <summary>Tensors a checkpoint may hold that the model does not use: buffers older exports saved, and the classifier an
     /// untied OpenELM model builds beside its <c>lm_head</c> and never calls.</summary>
     private static bool Ignorable(string name) =>
@@ -20,7 +23,7 @@ public static class HfCheckpoint
     /// <exception cref="InvalidDataException">The file is missing, malformed or describes an unsupported model; the message says which.</exception>
     public static ModelConfig ReadConfig(string directory)
     {
-        string path = Path.Combine(directory, "config.json");
+        string path = Path.Combine(directory, ConfigFile);
         if (!File.Exists(path)) throw new InvalidDataException($"'{directory}' is not a Hugging Face model folder: {path} is missing.");
         return HfConfig.FromJson(File.ReadAllText(path), path);
     }

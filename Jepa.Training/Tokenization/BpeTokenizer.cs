@@ -115,7 +115,7 @@ public sealed class BpeTokenizer : ITokenizer
     /// This tokenizer with the jepa format's special tokens (<see cref="ByteTokenizer.SpecialNames"/>) that are missing
     /// appended after the highest id, and <paramref name="predictorTokens"/> predictor tokens after them when none are present.
     /// </summary>
-    public BpeTokenizer WithJepaSpecials(int predictorTokens = 8)
+    public BpeTokenizer WithJepaSpecials(int predictorTokens = SpecialTokens.DefaultPredictorCount)
     {
         CheckPredictorCount(predictorTokens);
         var added = new Dictionary<string, int>(_addedByName, StringComparer.Ordinal);

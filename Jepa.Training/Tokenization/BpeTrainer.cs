@@ -14,7 +14,7 @@ public static class BpeTrainer
     /// (bytes + merges + 7 specials + <paramref name="predictorTokens"/>) reaches <paramref name="vocabSize"/>,
     /// or no pair occurs at least <paramref name="minFrequency"/> times.
     /// </summary>
-    public static BpeTokenizer Train(IEnumerable<string> texts, int vocabSize, int predictorTokens = 8, int minFrequency = 2)
+    public static BpeTokenizer Train(IEnumerable<string> texts, int vocabSize, int predictorTokens = SpecialTokens.DefaultPredictorCount, int minFrequency = 2)
     {
         if (predictorTokens < 0 || predictorTokens > 64)
             throw new ArgumentOutOfRangeException(nameof(predictorTokens), predictorTokens, "Predictor tokens must be between 0 and 64.");

@@ -16,7 +16,7 @@ public sealed class ByteTokenizer : ITokenizer
     public const int MaxPredictorTokens = 64;
 
     /// <summary>Creates the tokenizer with <paramref name="predictorTokens"/> predictor tokens reserved.</summary>
-    public ByteTokenizer(int predictorTokens = 8)
+    public ByteTokenizer(int predictorTokens = SpecialTokens.DefaultPredictorCount)
     {
         if (predictorTokens < 0 || predictorTokens > MaxPredictorTokens)
             throw new ArgumentOutOfRangeException(nameof(predictorTokens), predictorTokens, $"Predictor tokens must be between 0 and {MaxPredictorTokens}.");

@@ -25,7 +25,11 @@ public interface ITokenizer
 /// <summary>Ids of the tokens the trainer itself needs.</summary>
 /// <param name="Pad">The id that fills padded positions (never a label, never attended to by a real token).</param>
 /// <param name="Predictors">The [PRED_1..k] tokens, in order.</param>
-public sealed record SpecialTokens(int Pad, IReadOnlyList<int> Predictors);
+public sealed record SpecialTokens(int Pad, IReadOnlyList<int> Predictors)
+{
+    /// <summary>The [PRED] tokens a new tokenizer reserves unless told otherwise (the paper's grid uses k ≤ 4 of them).</summary>
+    public const int DefaultPredictorCount = 8;
+}
 
 /// <summary>Helpers over any <see cref="ITokenizer"/>.</summary>
 public static class TokenizerExtensions

@@ -48,7 +48,7 @@ public static class TokenizerFiles
     /// <paramref name="recorded"/> is a checkpoint's <see cref="Describe"/> string, checked against what is found.
     /// </summary>
     /// <exception cref="InvalidDataException">A file is damaged, or the checkpoint names a tokenizer whose file is missing.</exception>
-    public static (ITokenizer Tokenizer, ChatFormat Format) Read(string directory, int bytePredictors = 8, string? recorded = null)
+    public static (ITokenizer Tokenizer, ChatFormat Format) Read(string directory, int bytePredictors = SpecialTokens.DefaultPredictorCount, string? recorded = null)
     {
         ITokenizer tokenizer;
         string bpe = Path.Combine(directory, BpeFile), bytes = Path.Combine(directory, ByteFile);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Jepa.Core;
-using Jepa.Core.Safetensors;
 using Jepa.Training.Autograd;
 using Jepa.Training.Data;
 using Jepa.Training.Lora;
@@ -23,7 +22,7 @@ public sealed record TrainResult(int Steps, bool Cancelled, StepMetrics? Last, s
 /// <summary>
 /// Trains a <see cref="LlamaModel"/> with the LLM-JEPA objective: seeded shuffling, gradient accumulation,
 /// AdamW with warm-up and decay, clipping, JEPA-loss dropout, an optional EMA target encoder, per-step
-/// metrics (also to <c>metrics.jsonl</c>), a collapse monitor, and atomic checkpoints that resume bit-exactly.
+/// metrics (also to the run folder's <see cref="RunDirectory.MetricsFile"/>), a collapse monitor, and atomic checkpoints that resume bit-exactly.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -31,9 +30,9 @@ public sealed class Trainer : IDisposable
     private readonly ITokenizer _tokenizer;
     private readonly ChatTemplate _template;
     private readonly AdamWOptimizer _optimizer;
-    private readonly LlamaModel? _ema;
+    private readonly EmaTarget? _ema;
     private readonly JepaObjective _objective;
-    private readonly string? _runDirectory;
+    private readonly RunDirectory? _run;
     private int _epoch, _position, _reloads;
     private double _lrScale = 1; // below 1 after reloads (NonFiniteStep.Reload)
     private bool _collapseReported; // the last monitored step was collapsed and the warning was given
@@ -60,10 +59,10 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException("An EMA target encoder is not supported with LoRA adapters (the EMA copy would hold only the frozen base); use the shared target encoder.");
         CheckMemory(model, options);
         _optimizer = new AdamWOptimizer(model.Ops, model.TrainableParameters, options.AdamW);
-        _ema = jepa.Target == TargetEncoder.Ema ? model.Clone(trainable: false) : null;
-        _objective = new JepaObjective(model, jepa, _ema);
-        _runDirectory = runDirectory;
-        if (runDirectory is not null) Directory.CreateDirectory(runDirectory);
+        _ema = jepa.Target == TargetEncoder.Ema ? new EmaTarget(model, Jepa.EmaDecay) : null;
+        _objective = new JepaObjective(model, jepa, _ema?.Model);
+        _run = runDirectory is null ? null : new RunDirectory(runDirectory);
+        if (_run is not null) _run.Create();
         else if (options.OnNonFinite == NonFiniteStep.Reload)
             throw new ArgumentException("on-nonfinite reload needs a run directory to keep checkpoints in.");
     }
@@ -95,11 +94,8 @@ public sealed class Trainer : IDisposable
     /// <summary>The optimizer (moments are part of checkpoints).</summary>
     public AdamWOptimizer Optimizer => _optimizer;
 
-    /// <summary>The EMA target encoder, or null.</summary>
-    public LlamaModel? EmaModel => _ema;
-
-    /// <summary>Path of the metrics log, or null without a run directory.</summary>
-    public string? MetricsPath => _runDirectory is null ? null : Path.Combine(_runDirectory, "metrics.jsonl");
+    /// <summary>The run folder (metrics and checkpoints), or null.</summary>
+    public RunDirectory? Run => _run;
 
     /// <summary>Warnings raised while training (collapse, truncation).</summary>
     public event Action<string>? Warning;
@@ -108,8 +104,8 @@ public sealed class Trainer : IDisposable
     /// the run's last step (the caller evaluates the finished model anyway).</summary>
     public event Action<int, int>? EpochCompleted;
 
-    /// <summary>Raised after a non-finite step made the run go back to a checkpoint, with that checkpoint's step (metrics.jsonl is
-    /// already trimmed to it; a caller with step-keyed logs of its own trims them too).</summary>
+    /// <summary>Raised after a non-finite step made the run go back to a checkpoint, with that checkpoint's step (the run folder's
+    /// step-keyed logs are already trimmed to it, see <see cref="RunDirectory.TrimLogs"/>).</summary>
     public event Action<int>? Reloaded;
 
     /// <summary>The factor on the scheduled learning rate: 1, or lower after reloads.</summary>
@@ -129,21 +125,20 @@ public sealed class Trainer : IDisposable
         if (truncated > 0) Warning?.Invoke($"{truncated} of {encoded.Length} examples were cut to {Options.MaxLength} tokens.");
         int total = TotalSteps(encoded.Length);
         var schedule = new LearningRateSchedule(Options.LearningRate, Options.WarmupSteps, total, Options.Decay, Options.MinLearningRateRatio);
-        if (_runDirectory is not null)
-            AtomicFile.WriteAllText(Path.Combine(_runDirectory, "config.json"), JsonSerializer.Serialize(CurrentState(), RunJson.Options));
+        _run?.WriteConfig(CurrentState());
         int[] order = DataOrder.Permutation(encoded.Length, Options.Seed, _epoch);
         StepMetrics? last = null;
         string? checkpoint = null;
-        if (Options.OnNonFinite == NonFiniteStep.Reload && ListCheckpoints(_runDirectory!).Count == 0)
+        if (Options.OnNonFinite == NonFiniteStep.Reload && !_run!.HasCheckpoints)
             checkpoint = SaveCheckpoint(); // something to go back to before the first periodic checkpoint
-        var log = MetricsPath is null ? null : new StreamWriter(MetricsPath, append: true);
+        var log = _run is null ? null : new StreamWriter(_run.MetricsPath, append: true);
         try
         {
             while (Step < total)
             {
                 if (cancellation.IsCancellationRequested)
                 {
-                    checkpoint = _runDirectory is null ? null : SaveCheckpoint();
+                    checkpoint = _run is null ? null : SaveCheckpoint();
                     return new TrainResult(Step, true, last, checkpoint, truncated);
                 }
                 int epochBefore = _epoch;
@@ -164,7 +159,7 @@ public sealed class Trainer : IDisposable
                         Warning?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                             $"{what}; went back to {from} (step {Step}) with the learning rate × {_lrScale:G3} (reload {_reloads} of {Options.MaxReloads})."));
                         Reloaded?.Invoke(Step);
-                        log = new StreamWriter(MetricsPath!, append: true);
+                        log = new StreamWriter(_run!.MetricsPath, append: true);
                         order = DataOrder.Permutation(encoded.Length, Options.Seed, _epoch);
                         continue;
                     }
@@ -175,7 +170,7 @@ public sealed class Trainer : IDisposable
                 }
                 progress?.Report(last);
                 if (_epoch > epochBefore && Step < total) EpochCompleted?.Invoke(_epoch, Step);
-                if (_runDirectory is not null && Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0 && Step < total)
+                if (_run is not null && Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0 && Step < total)
                     checkpoint = SaveCheckpoint();
             }
         }
@@ -183,7 +178,7 @@ public sealed class Trainer : IDisposable
         {
             log?.Dispose();
         }
-        if (_runDirectory is not null) checkpoint = SaveCheckpoint();
+        if (_run is not null) checkpoint = SaveCheckpoint();
         return new TrainResult(Step, false, last, checkpoint, truncated);
     }
 
@@ -222,7 +217,7 @@ public sealed class Trainer : IDisposable
             }
         }
         _optimizer.Update(lr);
-        if (_ema is not null) UpdateEma();
+        _ema?.Update();
         double gradNorm = _optimizer.GradNorm.ToArray()[0];
         bool jepaOn = withJepa > 0, allSkipped = skipped == micro && Jepa.UsesJepa;
         if (jepaOn) { jepa /= withJepa; cos /= withJepa; sig /= withJepa; vic /= withJepa; }
@@ -272,19 +267,6 @@ public sealed class Trainer : IDisposable
         return list;
     }
 
-    private void UpdateEma()
-    {
-        float d = Jepa.EmaDecay;
-        var ops = _model.Ops.Elementwise;
-        for (int i = 0; i < _model.Parameters.Count; i++)
-        {
-            var target = _ema!.Parameters[i].Value;
-            int n = checked((int)target.Length);
-            ops.Scale(d, target.View, target.View, n);
-            ops.Axpy(1 - d, _model.Parameters[i].Value.View, target.View, n);
-        }
-    }
-
     private static string MetricsLine(StepMetrics m)
     {
         static object? F(double x) => double.IsFinite(x) ? x : null;
@@ -301,19 +283,15 @@ public sealed class Trainer : IDisposable
     }
 
     private CheckpointState CurrentState() =>
-        new(Step, _epoch, _position, _model.Config, Jepa, Options, TokenizerFiles.Describe(_tokenizer), _lrScale, _reloads);
+        new(Step, _epoch, _position, _model.Config, Jepa, Options, TokenizerFiles.Describe(_tokenizer), _lrScale, _reloads,
+            _tokenizer.Special.Predictors.Count);
 
-    /// <summary>After a non-finite step: restores the newest intact checkpoint, trims metrics.jsonl to its step, counts the reload
+    /// <summary>After a non-finite step: restores the newest intact checkpoint, trims the run's step-keyed logs to its step (<see cref="RunDirectory.TrimLogs"/>), counts the reload
     /// and lowers the learning rate. Returns the checkpoint's folder.</summary>
     private string ReloadAfterNonFinite()
     {
-        string? from = null;
-        foreach (var candidate in ListCheckpoints(_runDirectory!).Reverse())
-        {
-            if (Damage(candidate) is not { } why) { from = candidate; break; }
-            Warning?.Invoke($"checkpoint {candidate} is damaged ({why}); trying the one before it.");
-        }
-        if (from is null) throw new TrainingDivergedException($"a non-finite step found no intact checkpoint in {_runDirectory} to go back to.");
+        string from = _run!.LatestIntactCheckpoint((candidate, why) => Warning?.Invoke($"checkpoint {candidate} is damaged ({why}); trying the one before it."))
+            ?? throw new TrainingDivergedException($"a non-finite step found no intact checkpoint in {_run.Root} to go back to.");
         int reloads = _reloads;
         double scale = _lrScale;
         LoadCheckpoint(from);
@@ -321,159 +299,25 @@ public sealed class Trainer : IDisposable
         _reloads = reloads + 1;
         _lrScale = scale * Options.ReloadLearningRateFactor;
         _collapseReported = false;
-        StepLog.Trim(MetricsPath!, Step);
+        _run.TrimLogs(Step);
         return from;
     }
 
     // ------------------------------------------------------------------ checkpoints
 
-    /// <summary>Folder name of the checkpoint at <paramref name="step"/>.</summary>
-    public static string CheckpointName(int step) => $"ckpt-{step:D7}";
-
-    /// <summary>
-    /// Writes weights (with LoRA attached, only the adapters, as a PEFT folder), optimizer moments (and the EMA weights) as safetensors plus <c>state.json</c>, the tokenizer and the chat format into a
-    /// temporary folder, then renames it into place, so a checkpoint is either whole or absent. Keeps the last
-    /// <see cref="TrainOptions.KeepCheckpoints"/>. Returns its folder.
-    /// </summary>
+    /// <summary>Writes a checkpoint of the current step into the run folder (see <see cref="RunDirectory.SaveCheckpoint"/>), keeping
+    /// the last <see cref="TrainOptions.KeepCheckpoints"/>. Returns its folder.</summary>
     public string SaveCheckpoint()
     {
-        if (_runDirectory is null) throw new InvalidOperationException("This trainer has no run directory to save checkpoints in.");
-        string root = Path.Combine(_runDirectory, "checkpoints");
-        Directory.CreateDirectory(root);
-        string final = Path.Combine(root, CheckpointName(Step));
-        string tmp = Path.Combine(root, $".{CheckpointName(Step)}.{Guid.NewGuid():N}.tmp");
-        Directory.CreateDirectory(tmp);
-        try
-        {
-            if (_model.Lora is { } lora)
-                lora.Save(tmp); // LoRA: the adapters in PEFT's layout; the frozen base is not copied
-            else
-                SafetensorsWriter.Write(Path.Combine(tmp, "model.safetensors"), _model.Parameters.ToDictionary(p => p.Name, p => p.Value),
-                    new Dictionary<string, string> { ["format"] = "pt" });
-            var moments = new Dictionary<string, Tensor>();
-            for (int i = 0; i < _optimizer.Parameters.Count; i++)
-            {
-                moments["m." + _optimizer.Parameters[i].Name] = _optimizer.FirstMoments[i];
-                moments["v." + _optimizer.Parameters[i].Name] = _optimizer.SecondMoments[i];
-            }
-            SafetensorsWriter.Write(Path.Combine(tmp, "optimizer.safetensors"), moments);
-            if (_ema is not null)
-                SafetensorsWriter.Write(Path.Combine(tmp, "ema.safetensors"), _ema.Parameters.ToDictionary(p => p.Name, p => p.Value));
-            if (_tokenizer is ByteTokenizer or BpeTokenizer) TokenizerFiles.Write(tmp, _tokenizer, _template.Format);
-            AtomicFile.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(CurrentState(), RunJson.Options));
-            if (Directory.Exists(final))
-            {
-                string old = final + $".{Guid.NewGuid():N}.old";
-                Directory.Move(final, old);
-                Directory.Move(tmp, final);
-                Directory.Delete(old, recursive: true);
-            }
-            else
-            {
-                Directory.Move(tmp, final);
-            }
-        }
-        finally
-        {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        }
-        foreach (var stale in ListCheckpoints(_runDirectory).SkipLast(Options.KeepCheckpoints))
-            Directory.Delete(stale, recursive: true);
-        return final;
-    }
-
-    /// <summary>Removes what a killed process can leave in a run folder: temporary files of atomic writes (<c>.NAME.ID.tmp</c>)
-    /// and half-written or half-replaced checkpoint folders. Returns how many entries it removed.</summary>
-    public static int RemoveStaleFiles(string runDirectory)
-    {
-        int removed = 0;
-        foreach (var dir in new[] { runDirectory, Path.Combine(runDirectory, "checkpoints"), Path.Combine(runDirectory, "model") })
-        {
-            if (!Directory.Exists(dir)) continue;
-            foreach (var f in Directory.GetFiles(dir, ".*.tmp")) { File.Delete(f); removed++; }
-            foreach (var d in Directory.GetDirectories(dir, ".*.tmp")) { Directory.Delete(d, recursive: true); removed++; }
-            foreach (var d in Directory.GetDirectories(dir, "ckpt-*.old")) { Directory.Delete(d, recursive: true); removed++; }
-        }
-        return removed;
-    }
-
-    /// <summary>Why <paramref name="checkpoint"/> cannot be resumed from (its state or a tensor file unreadable, damaged or not
-    /// finite), or null when it is intact. Reads every tensor.</summary>
-    public static string? Damage(string checkpoint)
-    {
-        try
-        {
-            ReadState(checkpoint);
-            foreach (var file in Directory.GetFiles(checkpoint, "*.safetensors"))
-            {
-                using var reader = SafetensorsReader.Open(file);
-                foreach (var info in reader.Tensors)
-                    if (info.DType.IsReadableAsFloat32()) reader.ReadFloat32(info.Name);
-            }
-            return null;
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or KeyNotFoundException)
-        {
-            return e.Message;
-        }
-    }
-
-    /// <summary>The complete checkpoints of a run, oldest first.</summary>
-    public static IReadOnlyList<string> ListCheckpoints(string runDirectory)
-    {
-        string root = Path.Combine(runDirectory, "checkpoints");
-        if (!Directory.Exists(root)) return [];
-        return Directory.GetDirectories(root, "ckpt-*")
-            .Where(d => !Path.GetFileName(d).Contains('.') && File.Exists(Path.Combine(d, "state.json")))
-            .OrderBy(d => d, StringComparer.Ordinal).ToList();
-    }
-
-    /// <summary>Reads a checkpoint's state (configuration and position).</summary>
-    /// <exception cref="InvalidDataException">The state is missing or malformed; the message names the file.</exception>
-    public static CheckpointState ReadState(string checkpoint)
-    {
-        string path = Path.Combine(checkpoint, "state.json");
-        if (!File.Exists(path)) throw new InvalidDataException($"'{checkpoint}' is not a checkpoint: {path} is missing.");
-        try
-        {
-            return JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(path), RunJson.Options)
-                ?? throw new InvalidDataException($"{path}: empty checkpoint state.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: malformed checkpoint state ({e.Message}).", e);
-        }
+        if (_run is null) throw new InvalidOperationException("This trainer has no run directory to save checkpoints in.");
+        return _run.SaveCheckpoint(CurrentState(), _model, _optimizer, _ema, _tokenizer, _template.Format, Options.KeepCheckpoints);
     }
 
     /// <summary>Restores weights, optimizer moments, EMA weights, step and data position from <paramref name="checkpoint"/>.</summary>
     /// <exception cref="InvalidDataException">The checkpoint does not match this model or is damaged; the message says which file and tensor.</exception>
     public void LoadCheckpoint(string checkpoint)
     {
-        var state = ReadState(checkpoint);
-        if (state.Model != _model.Config)
-            throw new InvalidDataException($"{checkpoint}: its model config differs from this model's ({state.Model} vs {_model.Config}).");
-        bool loraCheckpoint = File.Exists(Path.Combine(checkpoint, Lora.PeftConfig.FileName));
-        if (loraCheckpoint != (_model.Lora is not null))
-            throw new InvalidDataException(loraCheckpoint
-                ? $"{checkpoint}: it holds LoRA adapters but the model has none attached; attach LoRA with the same options to the same base model first."
-                : $"{checkpoint}: it holds full weights but the model has LoRA adapters attached.");
-        if (_model.Lora is { } lora)
-            lora.LoadWeights(checkpoint);
-        else
-            using (var weights = SafetensorsReader.Open(Path.Combine(checkpoint, "model.safetensors")))
-                foreach (var p in _model.Parameters) weights.ReadInto(p.Name, p.Value);
-        using (var moments = SafetensorsReader.Open(Path.Combine(checkpoint, "optimizer.safetensors")))
-            for (int i = 0; i < _optimizer.Parameters.Count; i++)
-            {
-                moments.ReadInto("m." + _optimizer.Parameters[i].Name, _optimizer.FirstMoments[i]);
-                moments.ReadInto("v." + _optimizer.Parameters[i].Name, _optimizer.SecondMoments[i]);
-            }
-        if (_ema is not null)
-        {
-            using var ema = SafetensorsReader.Open(Path.Combine(checkpoint, "ema.safetensors"));
-            foreach (var p in _ema.Parameters) ema.ReadInto(p.Name, p.Value);
-        }
-        _optimizer.Restore(state.Step);
+        var state = RunDirectory.LoadCheckpoint(checkpoint, _model, _optimizer, _ema);
         _epoch = state.Epoch;
         _position = state.Position;
         _lrScale = state.LearningRateScale;
