@@ -53,19 +53,6 @@ public enum EmbedToken
     Mean,
 }
 
-/// <summary>Which next tokens the language-model loss is trained on.</summary>
-public enum LabelReach
-{
-    /// <summary>The answer only: the Code view and its end of turn, given the prompt.</summary>
-    Answer,
-    /// <summary>Every next token of the conversation (system, user and assistant turns), as the paper's collator effectively trains.</summary>
-    Conversation,
-    /// <summary>Every next token of the user's message alone (<see cref="Tokenization.EncodedPair.TextAlone"/>): the answer is
-    /// not in the sequence and is seen only as the Code view. The paper's <c>--plain --train_all</c>, which its paraphrase
-    /// pretraining uses.</summary>
-    Text,
-}
-
 /// <summary>
 /// The LLM-JEPA objective: L = γ·L_LLM + λ·d(Pred(Enc(Text)), Enc(Code)), with every option of the paper's code.
 /// λ = 0 is the plain next-token baseline (no extra passes).

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using Jepa.Training.Data;
-using Jepa.Training.Objective;
 
 namespace Jepa.Training.Tokenization;
 
